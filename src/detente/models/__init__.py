@@ -1,0 +1,13 @@
+"""Bargaining models. Each is a pure function ``(arrays, rng, params) -> Trace``."""
+
+from detente.models import baselines as baselines
+from detente.models.registry import (
+    DEFAULT_SEED,
+    ModelSpec,
+    Parameter,
+    get_model,
+    models,
+    run,
+)
+
+__all__ = ["DEFAULT_SEED", "ModelSpec", "Parameter", "baselines", "get_model", "models", "run"]

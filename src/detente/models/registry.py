@@ -1,0 +1,136 @@
+"""One signature for every model: ``(arrays, rng, params) -> Trace``, and a registry by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from detente.scenario import Scenario, ScenarioArrays
+from detente.trace import Trace
+
+ModelFunction = Callable[[ScenarioArrays, np.random.Generator, Mapping[str, Any]], Trace]
+"""A model: a pure function of the scenario arrays, a random generator and its parameters."""
+
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model parameter: name, type, default, allowed values and what it does."""
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+    choices: tuple[Any, ...] = ()
+
+    def parse(self, value: Any) -> Any:
+        """Convert a value from YAML or the command line, or raise ``ValueError``."""
+        if isinstance(value, str) and self.type is not str:
+            text = value.strip()
+            if self.type is bool:
+                if text.lower() in {"1", "true", "yes", "on"}:
+                    value = True
+                elif text.lower() in {"0", "false", "no", "off"}:
+                    value = False
+                else:
+                    raise ValueError(f"{self.name}: expected true or false, got {value!r}")
+            else:
+                try:
+                    value = self.type(text)
+                except ValueError:
+                    raise ValueError(
+                        f"{self.name}: expected {self.type.__name__}, got {value!r}"
+                    ) from None
+        elif self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type):
+            raise ValueError(f"{self.name}: expected {self.type.__name__}, got {value!r}")
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise ValueError(f"{self.name}: expected one of {allowed}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model."""
+
+    name: str
+    title: str
+    summary: str
+    function: ModelFunction
+    parameters: tuple[Parameter, ...] = ()
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    def resolve_params(self, *layers: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults, then each layer in turn (scenario file, then command line), checked."""
+        known = {p.name: p for p in self.parameters}
+        params = {p.name: p.default for p in self.parameters}
+        for layer in layers:
+            for key, value in layer.items():
+                if key not in known:
+                    names = ", ".join(known) or "none"
+                    raise ValueError(
+                        f"model {self.name!r} has no parameter {key!r} (parameters: {names})"
+                    )
+                params[key] = known[key].parse(value)
+        return params
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    for key in (spec.name, *spec.aliases):
+        if key in _REGISTRY:
+            raise ValueError(f"model name {key!r} registered twice")
+        _REGISTRY[key] = spec
+    return spec
+
+
+def models() -> list[ModelSpec]:
+    """Every registered model once, in registration order."""
+    seen: dict[str, ModelSpec] = {}
+    for spec in _REGISTRY.values():
+        seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def get_model(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name.lower()]
+    except KeyError:
+        names = ", ".join(s.name for s in models())
+        raise KeyError(f"unknown model {name!r} (models: {names})") from None
+
+
+def run(
+    scenario: Scenario | ScenarioArrays,
+    model: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    params: Mapping[str, Any] | None = None,
+) -> Trace:
+    """Run one model on a scenario.
+
+    Parameters come from the model's defaults, then ``scenario.parameters[model]``, then
+    ``params``. The only source of randomness is ``numpy.random.default_rng(seed)``.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> trace = run(load_default(), "mean")
+    >>> sorted(trace.forecast_by_issue())[:2]
+    ['aid', 'ceasefire']
+    """
+    spec = get_model(model)
+    arrays = scenario.arrays() if isinstance(scenario, Scenario) else scenario
+    stored = arrays.parameters.get(spec.name, {})
+    resolved = spec.resolve_params(stored, params or {})
+    return spec.function(arrays, np.random.default_rng(seed), resolved)
+
+

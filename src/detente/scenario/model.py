@@ -1,0 +1,268 @@
+"""The scenario: actors, issues, stances and where every number comes from."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from detente.scenario.sources import Source, SourceRef
+
+Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
+"""An identifier: 1–80 characters, no leading or trailing white space."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Estimate(_Model):
+    """A number with an optional source. In YAML a bare number is an estimate without source."""
+
+    value: float
+    source: SourceRef | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            raise ValueError("expected a number, got a boolean")
+        if isinstance(data, int | float):
+            return {"value": data}
+        return data
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v}")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: Any) -> Any:
+        if self.source is None:
+            return self.value
+        return handler(self)
+
+
+class Scale(_Model):
+    """The issue's axis and what its two ends mean."""
+
+    min: float = 0.0
+    max: float = 100.0
+    min_label: str | None = Field(default=None, description="what the low end means")
+    max_label: str | None = Field(default=None, description="what the high end means")
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.max <= self.min:
+            raise ValueError(f"scale max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class Issue(_Model):
+    """One contested issue (a dimension of the policy space)."""
+
+    id: Id
+    label: str | None = None
+    description: str | None = None
+    scale: Scale = Field(default_factory=Scale)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+class Stance(_Model):
+    """An actor's position on one issue and how much it cares (salience in [0, 1])."""
+
+    position: Estimate
+    salience: Estimate
+
+    @field_validator("salience")
+    @classmethod
+    def _unit(cls, v: Estimate) -> Estimate:
+        if not 0.0 <= v.value <= 1.0:
+            raise ValueError(f"salience must lie in [0, 1], got {v.value}")
+        return v
+
+
+class Actor(_Model):
+    """A party to the negotiation."""
+
+    id: Id
+    label: str | None = None
+    description: str | None = None
+    capability: Estimate
+    risk: float | None = Field(default=None, ge=-1.0, le=1.0, description="risk attitude")
+    stances: dict[str, Stance] = Field(default_factory=dict)
+
+    @field_validator("capability")
+    @classmethod
+    def _positive(cls, v: Estimate) -> Estimate:
+        if not v.value > 0.0:
+            raise ValueError(f"capability must be > 0, got {v.value}")
+        return v
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+class Scenario(_Model):
+    """Actors × issues, model parameters and sources. Validated once, then trusted."""
+
+    name: Id
+    description: str | None = None
+    issues: list[Issue] = Field(min_length=1)
+    actors: list[Actor] = Field(min_length=1)
+    parameters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per model name, its parameters"
+    )
+    seed: int | None = Field(default=None, ge=0, description="seed stored with the input")
+    sources: dict[str, Source] = Field(
+        default_factory=dict, description="sources referred to by id from any estimate"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        _unique([i.id for i in self.issues], "issue")
+        _unique([a.id for a in self.actors], "actor")
+        issues = {i.id: i for i in self.issues}
+        for actor in self.actors:
+            for issue_id, stance in actor.stances.items():
+                issue = issues.get(issue_id)
+                if issue is None:
+                    raise ValueError(
+                        f"actor {actor.id!r} has a stance on unknown issue {issue_id!r}"
+                        f" (issues: {', '.join(issues)})"
+                    )
+                x = stance.position.value
+                if not issue.scale.min <= x <= issue.scale.max:
+                    raise ValueError(
+                        f"actor {actor.id!r}, issue {issue_id!r}: position {x} lies outside"
+                        f" the scale [{issue.scale.min}, {issue.scale.max}]"
+                    )
+        for where, estimate in self.estimates():
+            ref = estimate.source
+            if isinstance(ref, str) and ref not in self.sources:
+                raise ValueError(f"{where}: unknown source id {ref!r}")
+        return self
+
+    # -- queries ---------------------------------------------------------------
+
+    def issue(self, issue_id: str) -> Issue:
+        for issue in self.issues:
+            if issue.id == issue_id:
+                return issue
+        raise KeyError(issue_id)
+
+    def actor(self, actor_id: str) -> Actor:
+        for actor in self.actors:
+            if actor.id == actor_id:
+                return actor
+        raise KeyError(actor_id)
+
+    def estimates(self) -> Iterator[tuple[str, Estimate]]:
+        """Every number of the scenario with a dotted path naming it."""
+        for actor in self.actors:
+            yield f"{actor.id}.capability", actor.capability
+            for issue_id, stance in actor.stances.items():
+                yield f"{actor.id}.{issue_id}.position", stance.position
+                yield f"{actor.id}.{issue_id}.salience", stance.salience
+
+    def resolve_source(self, ref: SourceRef | None) -> Source | None:
+        """The source an estimate points to, looking ids up in ``sources``."""
+        if isinstance(ref, str):
+            return self.sources[ref]
+        return ref
+
+    def arrays(self, *, require_complete: bool = False) -> ScenarioArrays:
+        """Labelled arrays for the models.
+
+        Missing stances get position NaN and salience 0 and are marked in ``present``;
+        with ``require_complete`` a missing stance raises ``ValueError`` instead.
+        """
+        issue_ids = tuple(i.id for i in self.issues)
+        n, m = len(self.actors), len(issue_ids)
+        capability = np.array([a.capability.value for a in self.actors], dtype=np.float64)
+        position = np.full((n, m), np.nan)
+        salience = np.zeros((n, m))
+        for i, actor in enumerate(self.actors):
+            for k, issue_id in enumerate(issue_ids):
+                stance = actor.stances.get(issue_id)
+                if stance is None:
+                    if require_complete:
+                        raise ValueError(f"actor {actor.id!r} has no stance on issue {issue_id!r}")
+                    continue
+                position[i, k] = stance.position.value
+                salience[i, k] = stance.salience.value
+        risk = np.array([np.nan if a.risk is None else a.risk for a in self.actors])
+        return ScenarioArrays(
+            actors=tuple(a.id for a in self.actors),
+            issues=issue_ids,
+            capability=_frozen(capability),
+            position=_frozen(position),
+            salience=_frozen(salience),
+            scale_min=_frozen(np.array([i.scale.min for i in self.issues])),
+            scale_max=_frozen(np.array([i.scale.max for i in self.issues])),
+            risk=_frozen(risk),
+            parameters=self.parameters,
+            name=self.name,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioArrays:
+    """The numbers of a scenario as read-only arrays with their axis labels.
+
+    ``capability[actor]``, ``position[actor, issue]``, ``salience[actor, issue]``,
+    ``scale_min[issue]``, ``scale_max[issue]``, ``risk[actor]`` (NaN where not given).
+    """
+
+    actors: tuple[str, ...]
+    issues: tuple[str, ...]
+    capability: NDArray[np.float64]
+    position: NDArray[np.float64]
+    salience: NDArray[np.float64]
+    scale_min: NDArray[np.float64]
+    scale_max: NDArray[np.float64]
+    risk: NDArray[np.float64]
+    parameters: Mapping[str, Mapping[str, Any]]
+    name: str = "scenario"
+
+    @property
+    def present(self) -> NDArray[np.bool_]:
+        """``present[actor, issue]``: the actor has a stance on the issue."""
+        return ~np.isnan(self.position)
+
+    @property
+    def weight(self) -> NDArray[np.float64]:
+        """``capability × salience`` per actor and issue: the usual voting weight."""
+        return self.capability[:, None] * self.salience
+
+
+def _frozen(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    a.flags.writeable = False
+    return a
+
+
+def _unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"duplicate {what} id {i!r}")
+        seen.add(i)

@@ -1,0 +1,108 @@
+"""The result of one model run: positions by round × actor × issue, the forecast, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+AXES = ("round", "actor", "issue")
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """What a model did.
+
+    Attributes
+    ----------
+    model
+        Registered model name.
+    actors, issues
+        Axis labels.
+    positions
+        ``positions[round, actor, issue]``; round 0 is the input. Baselines have one round.
+        NaN where an actor has no stance on an issue.
+    forecast
+        ``forecast[issue]``: the model's predicted outcome on each issue's own scale.
+    params
+        The parameters the model ran with, defaults filled in.
+    notes
+        Plain-language remarks about this run (ties, fallbacks, degenerate cases).
+    details
+        Model-specific, JSON-serialisable extras (per-issue lists keyed by issue id, per-round
+        events, ...). Later models add keys here; the fields above never change meaning.
+    """
+
+    model: str
+    actors: tuple[str, ...]
+    issues: tuple[str, ...]
+    positions: NDArray[np.float64]
+    forecast: NDArray[np.float64]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        r, n, m = self.positions.shape
+        if (n, m) != (len(self.actors), len(self.issues)) or self.forecast.shape != (m,):
+            raise ValueError("trace arrays do not match their labels")
+
+    @property
+    def rounds(self) -> int:
+        """Number of stored states (round 0 included)."""
+        return int(self.positions.shape[0])
+
+    @property
+    def final(self) -> NDArray[np.float64]:
+        """``final[actor, issue]``: positions after the last round."""
+        return self.positions[-1]
+
+    def forecast_by_issue(self) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.issues, self.forecast, strict=True)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table with columns ``round, actor, issue, position`` (needs pandas)."""
+        import pandas as pd
+
+        r, n, m = self.positions.shape
+        idx = np.indices((r, n, m)).reshape(3, -1)
+        return pd.DataFrame(
+            {
+                "round": idx[0],
+                "actor": np.asarray(self.actors, dtype=object)[idx[1]],
+                "issue": np.asarray(self.issues, dtype=object)[idx[2]],
+                "position": self.positions.reshape(-1),
+            }
+        )
+
+    def to_dict(self, *, scenario: str, seed: int) -> dict[str, Any]:
+        """The documented JSON object (see the README, "JSON output")."""
+        rounds = [
+            [
+                {"actor": a, "issue": k, "position": _num(state[i, j])}
+                for i, a in enumerate(self.actors)
+                for j, k in enumerate(self.issues)
+            ]
+            for state in self.positions
+        ]
+        return {
+            "scenario": scenario,
+            "model": self.model,
+            "seed": seed,
+            "forecast": {k: _num(v) for k, v in zip(self.issues, self.forecast, strict=True)},
+            "rounds": rounds,
+            "params": dict(self.params),
+            "notes": list(self.notes),
+            "details": dict(self.details),
+        }
+
+
+def _num(x: float) -> float | None:
+    """JSON has no NaN: missing values become ``null``."""
+    return None if np.isnan(x) else float(x)
