@@ -49,7 +49,7 @@ class Trace:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        r, n, m = self.positions.shape
+        _, n, m = self.positions.shape
         if (n, m) != (len(self.actors), len(self.issues)) or self.forecast.shape != (m,):
             raise ValueError("trace arrays do not match their labels")
 
@@ -61,7 +61,8 @@ class Trace:
     @property
     def final(self) -> NDArray[np.float64]:
         """``final[actor, issue]``: positions after the last round."""
-        return self.positions[-1]
+        final: NDArray[np.float64] = self.positions[-1]
+        return final
 
     def forecast_by_issue(self) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self.issues, self.forecast, strict=True)}

@@ -94,7 +94,7 @@ def pairwise_votes(
     w, x = _weights(capability, position, salience)
     present = ~np.isnan(position)
     if joint:
-        complete = present.all(axis=-1)  # (..., n)
+        complete: NDArray[np.bool_] = np.all(present, axis=-1)  # (..., n)
         s2 = np.where(present, salience, 0.0) ** 2
         diff = x[..., :, None, :] - x[..., None, :, :]  # voter k, candidate a, issue
         num = (s2[..., :, None, :] * diff**2).sum(axis=-1)
@@ -108,11 +108,13 @@ def pairwise_votes(
         dist = np.abs(xt[..., :, :, None] - xt[..., :, None, :])  # (..., issue, k, a)
         voter_w = np.moveaxis(w, -2, -1)
         candidate = np.moveaxis(present, -2, -1)
-    util = -dist
-    du = util[..., :, :, None] - util[..., :, None, :]  # (..., issue, k, a, b)
-    if majority:
-        du = np.sign(du)
-    votes = np.einsum("...k,...kab->...ab", voter_w, du)
+    if not majority:
+        # Proportional margins are differences of one score per candidate, the weighted sum of
+        # distances to it: V[a, b] = s[b] - s[a]. That is O(n^2), and never cycles.
+        score = np.einsum("...k,...ka->...a", voter_w, dist)
+        return score[..., None, :] - score[..., :, None], candidate
+    du = dist[..., :, None, :] - dist[..., :, :, None]  # u(a) - u(b) = d(b) - d(a)
+    votes = np.einsum("...k,...kab->...ab", voter_w, np.sign(du))
     return votes, candidate
 
 
@@ -121,12 +123,14 @@ def condorcet(
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], F]:
     """Condorcet winners among the actors' positions, with a Copeland fallback.
 
-    A position wins if it loses no pairwise contest (a margin within ``100 * TIE_RTOL`` of the largest
-    margin counts as a tie, not a loss). Returns ``(winners, exists, copeland)``:
+    A position wins if it loses no pairwise contest (a margin within ``100 * TIE_RTOL`` of the
+    largest margin counts as a tie, not a loss). Returns ``(winners, exists, copeland)``:
     ``winners[..., issue, actor]`` marks the Condorcet winners, or, where ``exists`` is False,
     the Copeland winners (most pairwise wins minus losses); ``copeland`` holds the scores.
     """
-    votes, candidate = pairwise_votes(capability, position, salience, joint=joint, majority=majority)
+    votes, candidate = pairwise_votes(
+        capability, position, salience, joint=joint, majority=majority
+    )
     both = candidate[..., :, None] & candidate[..., None, :]
     tol = 100 * TIE_RTOL * np.abs(votes).max(axis=(-2, -1), keepdims=True)
     loses = both & (votes < -tol)
@@ -161,7 +165,9 @@ def _no_weight_notes(arrays: ScenarioArrays, forecast: F) -> tuple[str, ...]:
     )
 
 
-def _mean_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]) -> Trace:
+def _mean_model(
+    arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]
+) -> Trace:
     forecast = weighted_mean(arrays.capability, arrays.position, arrays.salience)
     return _single_round(
         arrays, "mean", forecast, params=dict(params), notes=_no_weight_notes(arrays, forecast)
@@ -196,8 +202,10 @@ def _condorcet_model(
     winners, exists, copeland = condorcet(
         arrays.capability, arrays.position, arrays.salience, joint=joint, majority=majority
     )
-    x = np.where(np.isnan(arrays.position), np.nan, arrays.position)  # (actor, issue)
-    groups = [("joint", slice(None))] if joint else [(k, j) for j, k in enumerate(arrays.issues)]
+    x = arrays.position
+    groups: list[tuple[str, int | slice]] = (
+        [("joint", slice(None))] if joint else [(k, j) for j, k in enumerate(arrays.issues)]
+    )
     forecast = np.full(len(arrays.issues), np.nan)
     notes: list[str] = []
     winner_ids: dict[str, list[str]] = {}
@@ -218,7 +226,9 @@ def _condorcet_model(
             )
             fallback[label] = {
                 a: float(s)
-                for a, s, c in zip(arrays.actors, copeland[g], np.isfinite(copeland[g]), strict=True)
+                for a, s, c in zip(
+                    arrays.actors, copeland[g], np.isfinite(copeland[g]), strict=True
+                )
                 if c
             }
         elif len(ids) > 1:
@@ -228,9 +238,7 @@ def _condorcet_model(
             )
     details: dict[str, Any] = {
         "winners": winner_ids,
-        "condorcet_exists": {
-            label: bool(e) for (label, _), e in zip(groups, exists, strict=True)
-        },
+        "condorcet_exists": {label: bool(e) for (label, _), e in zip(groups, exists, strict=True)},
     }
     if fallback:
         details["copeland_scores"] = fallback

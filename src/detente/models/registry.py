@@ -132,5 +132,3 @@ def run(
     stored = arrays.parameters.get(spec.name, {})
     resolved = spec.resolve_params(stored, params or {})
     return spec.function(arrays, np.random.default_rng(seed), resolved)
-
-

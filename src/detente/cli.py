@@ -1,0 +1,369 @@
+"""The ``detente`` command: parses, calls the library, prints. No modelling happens here."""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from detente import io
+from detente.errors import InputError
+from detente.models import DEFAULT_SEED, get_model, models, run
+from detente.scenario import Scenario
+from detente.trace import Trace
+
+app = typer.Typer(
+    name="detente",
+    help="Forecast where a multi-party negotiation lands and how a shock moves it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+BASELINES = ("mean", "median", "condorcet")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class UsageError(Exception):
+    """A bad option value: reported like bad input, one line and exit code 2."""
+
+
+def _die(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except (InputError, UsageError) as exc:
+        _die(str(exc))
+
+
+ScenarioArg = Annotated[
+    str,
+    typer.Argument(
+        help="A scenario file (YAML, CSV, XLSX, KTAB CSV or XML) or a built-in scenario name.",
+        show_default=True,
+    ),
+]
+SheetOpt = Annotated[
+    str | None, typer.Option("--sheet", help="XLSX: the worksheet to read (default: first table).")
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input-format", help="Force the input format: yaml, csv, ktab-csv, ktab-xml, xlsx."
+    ),
+]
+
+
+def _load(source: str, sheet: str | None, fmt: str | None, *, quiet: bool = False) -> Scenario:
+    loaded = io.resolve(source, sheet=sheet, format=fmt)
+    if not quiet:
+        for note in loaded.notes:
+            err.print(f"[dim]note:[/] {note}", highlight=False)
+    return loaded.scenario
+
+
+def _parse_params(pairs: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``KEY=VALUE`` or ``MODEL.KEY=VALUE``; a bare key goes to every selected model that has it."""
+    per_model: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r}: expected KEY=VALUE or MODEL.KEY=VALUE")
+        key = key.strip()
+        model_name, dot, bare = key.rpartition(".")
+        targets = [model_name] if dot else list(names)
+        takers = [m for m in targets if m in per_model and _has_param(m, bare)]
+        if not takers:
+            raise UsageError(
+                f"--param {pair!r}: no selected model has a parameter {bare!r}"
+                f" (selected: {', '.join(names)}; see `detente models`)"
+            )
+        for m in takers:
+            per_model[m][bare] = value
+    return per_model
+
+
+def _has_param(model: str, name: str) -> bool:
+    return any(p.name == name for p in get_model(model).parameters)
+
+
+@app.command("run")
+def run_command(
+    scenario: ScenarioArg = "ukraine-talks",
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Model to run (repeatable). Default: every baseline model."
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.", min=0)] = DEFAULT_SEED,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
+    ] = None,
+    sheet: SheetOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Run models on a scenario and print each issue's forecast."""
+    with _user_errors():
+        names = [get_model_or_fail(m).name for m in (model or BASELINES)]
+        names = list(dict.fromkeys(names))
+        per_model = _parse_params(param or [], names)
+        sc = _load(scenario, sheet, input_format)
+        arrays = sc.arrays()
+        try:
+            traces = [run(arrays, n, seed=seed, params=per_model[n]) for n in names]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if output_format is OutputFormat.json:
+        objs = [t.to_dict(scenario=sc.name, seed=seed) for t in traces]
+        payload: Any = objs[0] if len(objs) == 1 else objs
+        sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    elif output_format is OutputFormat.csv:
+        sys.stdout.write(_traces_csv(traces))
+    else:
+        _print_forecast(sc, traces)
+
+
+def get_model_or_fail(name: str) -> Any:
+    try:
+        return get_model(name)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+
+
+def _traces_csv(traces: Sequence[Trace]) -> str:
+    buf = _io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["model", "kind", "round", "actor", "issue", "value"])
+    for t in traces:
+        for k, issue in enumerate(t.issues):
+            writer.writerow([t.model, "forecast", "", "", issue, _fmt_csv(t.forecast[k])])
+        for r, state in enumerate(t.positions):
+            for i, actor in enumerate(t.actors):
+                for k, issue in enumerate(t.issues):
+                    writer.writerow([t.model, "position", r, actor, issue, _fmt_csv(state[i, k])])
+    return buf.getvalue()
+
+
+def _fmt_csv(x: float) -> str:
+    return "" if np.isnan(x) else repr(float(x))
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return "–" if np.isnan(x) else f"{x:.{digits}f}"
+
+
+def _print_forecast(sc: Scenario, traces: Sequence[Trace]) -> None:
+    arrays = sc.arrays()
+    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
+    table.add_column("issue")
+    table.add_column("scale", style="dim")
+    for t in traces:
+        table.add_column(get_model(t.model).title, justify="right", style="bold")
+    table.add_column("positions (min–max)", justify="right")
+    table.add_column("spread (c·s-weighted sd)", justify="right")
+    w = arrays.weight
+    for k, issue in enumerate(sc.issues):
+        x = arrays.position[:, k]
+        ok = ~np.isnan(x)
+        wk, xk = w[ok, k], x[ok]
+        if wk.sum() > 0:
+            mean = float(np.average(xk, weights=wk))
+            sd = float(np.sqrt(np.average((xk - mean) ** 2, weights=wk)))
+        else:
+            sd = float("nan")
+        ends = ""
+        if issue.scale.min_label or issue.scale.max_label:
+            ends = f"\n{_fmt(issue.scale.min, 0)}: {issue.scale.min_label or '?'}"
+            ends += f"\n{_fmt(issue.scale.max, 0)}: {issue.scale.max_label or '?'}"
+        table.add_row(
+            issue.title + ends,
+            f"{issue.scale.min:g}–{issue.scale.max:g}",
+            *[_fmt(t.forecast[k]) for t in traces],
+            f"{np.min(xk):.1f}–{np.max(xk):.1f}" if ok.any() else "–",
+            _fmt(sd),
+        )
+    out.print(table)
+    out.print(_positions_table(sc))
+    for t in traces:
+        for note in t.notes:
+            out.print(f"[dim]{t.model}:[/] {note}", highlight=False)
+
+
+def _positions_table(sc: Scenario) -> Table:
+    arrays = sc.arrays()
+    table = Table(title="Positions (salience in brackets) and capability", title_justify="left")
+    table.add_column("actor")
+    table.add_column("capability", justify="right")
+    for issue in sc.issues:
+        table.add_column(issue.id, justify="right")
+    for i, actor in enumerate(sc.actors):
+        cells = [
+            "–"
+            if np.isnan(arrays.position[i, k])
+            else f"{arrays.position[i, k]:g} ({arrays.salience[i, k]:.2f})"
+            for k in range(len(sc.issues))
+        ]
+        table.add_row(actor.title, f"{arrays.capability[i]:g}", *cells)
+    return table
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    sheet: SheetOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Check a scenario file; print what was read and how it was interpreted."""
+    with _user_errors():
+        loaded = io.resolve(scenario, sheet=sheet, format=input_format)
+    sc = loaded.scenario
+    missing = sum(len(sc.issues) - len(a.stances) for a in sc.actors)
+    unsourced = sum(1 for _, e in sc.estimates() if e.source is None)
+    out.print(
+        f"[green]ok[/] {scenario}: {loaded.format}, scenario {sc.name!r}, {len(sc.actors)} actors"
+        f" × {len(sc.issues)} issues, {missing} missing stances,"
+        f" {unsourced} of {sum(1 for _ in sc.estimates())} values without a source",
+        highlight=False,
+    )
+    for note in loaded.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+@app.command()
+def show(
+    scenario: ScenarioArg,
+    sheet: SheetOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Print a scenario's issues (with what their scale ends mean) and its actors."""
+    with _user_errors():
+        sc = _load(scenario, sheet, input_format)
+    out.print(f"[bold]{sc.name}[/]" + (f" — {sc.description}" if sc.description else ""))
+    issues = Table(title="Issues", title_justify="left")
+    for col in ("id", "label", "scale", "low end", "high end"):
+        issues.add_column(col)
+    for issue in sc.issues:
+        s = issue.scale
+        issues.add_row(
+            issue.id,
+            issue.label or "",
+            f"{s.min:g}–{s.max:g}",
+            s.min_label or "",
+            s.max_label or "",
+        )
+    out.print(issues)
+    out.print(_positions_table(sc))
+    if sc.parameters:
+        out.print("parameters: " + json.dumps(sc.parameters), highlight=False)
+
+
+@app.command()
+def convert(
+    source: Annotated[str, typer.Argument(help="Input file or built-in scenario name.")],
+    target: Annotated[Path, typer.Argument(help="Output file; format from its extension.")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Output format: yaml, csv, ktab-csv, ktab-xml, xlsx."),
+    ] = None,
+    sheet: SheetOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Convert a scenario between YAML, CSV, XLSX and KTAB's CSV and XML."""
+    with _user_errors():
+        sc = _load(source, sheet, input_format)
+        io.save(sc, target, format=to)
+    err.print(f"wrote {target}", highlight=False)
+
+
+@app.command()
+def evidence(
+    docs: Annotated[
+        Path, typer.Option("--docs", help="Folder holding the source documents (required).")
+    ],
+    scenario: ScenarioArg = "ukraine-talks",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """Print, for each sourced value, the span of the document that justifies it."""
+    from detente.evidence import DocumentStore, evidence_table
+
+    with _user_errors():
+        sc = _load(scenario, None, None, quiet=True)
+        if not docs.is_dir():
+            raise InputError(docs, "expected a folder of source documents (--docs)")
+        rows = evidence_table(sc, DocumentStore.from_dir(docs))
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+        return
+    if output_format is OutputFormat.csv:
+        buf = _io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        dicts = [r.to_dict() for r in rows]
+        if dicts:
+            writer.writerow(list(dicts[0]))
+            writer.writerows([list(d.values()) for d in dicts])
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(title=f"Evidence — {sc.name}", title_justify="left", show_lines=True)
+    for col in ("value", "", "kind", "source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        where = f" [dim]({r.file} {r.start}–{r.end})[/]" if r.kind == "anchor" else ""
+        note = f"\n[dim]{r.note}[/]" if r.note else ""
+        table.add_row(r.path, f"{r.value:g}", r.kind, f"{r.text}{where}{note}")
+    out.print(table)
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the models and their parameters."""
+    table = Table(title="Models", title_justify="left", show_lines=True)
+    for col in ("name", "aliases", "what it does", "parameters"):
+        table.add_column(col, overflow="fold")
+    for spec in models():
+        params = "\n".join(
+            f"{p.name} = {p.default!r}"
+            + (f" ({' | '.join(map(str, p.choices))})" if p.choices else "")
+            + f": {p.doc}"
+            for p in spec.parameters
+        )
+        table.add_row(spec.name, ", ".join(spec.aliases), f"{spec.title}. {spec.summary}", params)
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``detente`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

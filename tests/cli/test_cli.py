@@ -1,0 +1,160 @@
+"""The command line, as a user drives it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from detente import io
+from detente.cli import app
+from tests.conftest import shared_path
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_default_prints_every_issue_and_model() -> None:
+    code, out, _ = invoke("run")
+    assert code == 0, out
+    sc = io.load_default()
+    for issue in sc.issues:
+        assert issue.title in out
+    for title in ("Compromise", "Weighted median", "Condorcet", "spread"):
+        assert title in out
+    for actor in sc.actors:
+        assert actor.title in out
+
+
+def test_run_json_has_the_documented_schema() -> None:
+    code, out, _ = invoke("run", "--model", "mean", "--format", "json", "--seed", "7")
+    assert code == 0
+    obj = json.loads(out)
+    assert {"scenario", "model", "seed", "forecast", "rounds"} <= set(obj)
+    assert obj["scenario"] == "ukraine-talks"
+    assert obj["model"] == "mean"
+    assert obj["seed"] == 7
+    sc = io.load_default()
+    assert set(obj["forecast"]) == {i.id for i in sc.issues}
+    assert len(obj["rounds"]) == 1
+    first = obj["rounds"][0]
+    assert len(first) == len(sc.actors) * len(sc.issues)
+    assert set(first[0]) == {"actor", "issue", "position"}
+
+
+def test_run_json_for_several_models_is_a_list() -> None:
+    code, out, _ = invoke("run", "-m", "mean", "-m", "median", "--format", "json")
+    assert code == 0
+    assert [o["model"] for o in json.loads(out)] == ["mean", "median"]
+
+
+def test_run_is_reproducible_and_csv_agrees_with_json() -> None:
+    _, a, _ = invoke("run", "--format", "json", "--seed", "3")
+    _, b, _ = invoke("run", "--format", "json", "--seed", "3")
+    assert a == b
+    _, text, _ = invoke("run", "-m", "median", "--format", "csv")
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    assert rows[0] == ["model", "kind", "round", "actor", "issue", "value"]
+    forecast = {r[4]: float(r[5]) for r in rows[1:] if r[1] == "forecast"}
+    _, js, _ = invoke("run", "-m", "median", "--format", "json")
+    assert forecast == pytest.approx(json.loads(js)["forecast"])
+
+
+def test_param_reaches_the_model() -> None:
+    code, out, _ = invoke("run", "-m", "condorcet", "--param", "space=joint", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["params"]["space"] == "joint"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("run", "--model", "nope"), "unknown model 'nope'"),
+        (("run", "-m", "condorcet", "--param", "space=moon"), "space: expected one of"),
+        (("run", "-m", "mean", "--param", "Q=1"), "no selected model has a parameter 'Q'"),
+        (("run", "-m", "mean", "--param", "Q"), "expected KEY=VALUE"),
+        (("run", "no-such-file.yaml"), "no-such-file.yaml"),
+        (("validate", "no-such-scenario"), "no-such-scenario"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_code_2(args: tuple[str, ...], fragment: str) -> None:
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+def test_a_real_process_reports_bad_input_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Actor,Capability,Position,Salience\nRussia,strong,80,0.9\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "detente.cli", "run", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    for fragment in ("bad.csv", "row 2", "Capability"):
+        assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_show_and_models() -> None:
+    code, out, _ = invoke("validate", "ukraine-talks")
+    assert code == 0
+    assert "ok" in out
+    code, out, _ = invoke("show", "ukraine-talks")
+    assert code == 0
+    sc = io.load_default()
+    assert all(i.scale.min_label and i.scale.min_label[:20] in out for i in sc.issues)
+    code, out, _ = invoke("models")
+    assert code == 0
+    for name in ("mean", "median", "condorcet", "voting", "space"):
+        assert name in out
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".csv", ".xlsx", ".xml", ".ktab.csv"])
+def test_convert_round_trips_the_numbers(tmp_path: Path, suffix: str) -> None:
+    src = shared_path("reference", "ktab", "inputs", "dummyData_3Dim.csv")
+    target = tmp_path / f"out{suffix}"
+    args = ["convert", str(src), str(target)]
+    if suffix == ".ktab.csv":
+        args += ["--to", "ktab-csv"]
+    code, _, err = invoke(*args)
+    assert code == 0, err
+    a, b = io.read(src).arrays(), io.read(target).arrays()
+    assert a.actors == b.actors
+    assert (a.capability == b.capability).all()
+    assert (a.position == b.position).all()
+    assert abs(a.salience - b.salience).max() < 1e-12
+
+
+def test_evidence_quotes_spans_from_the_documents() -> None:
+    seeds = shared_path("seeds")
+    code, out, err = invoke("evidence", "--docs", str(seeds), "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    anchors = [r for r in rows if r["kind"] == "anchor"]
+    assert anchors
+    texts = {p.name: p.read_text(encoding="utf-8") for p in seeds.iterdir()}
+    for r in anchors:
+        assert texts[r["file"]][r["start"] : r["end"]] == r["text"]
+
+
+def test_evidence_detects_a_changed_document(tmp_path: Path) -> None:
+    seeds = shared_path("seeds")
+    for p in seeds.iterdir():
+        (tmp_path / p.name).write_text(p.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    code, _, err = invoke("evidence", "--docs", str(tmp_path))
+    assert code == 2
+    assert "changed" in err

@@ -1,0 +1,27 @@
+"""Shared test helpers: where the reference data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO / ".." / "shared").resolve()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ``../shared``; fails the test with a clear message when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(
+            f"reference data not found at {path}: detente's tests read ../shared/ beside the"
+            " repository (clone the project next to its shared/ folder)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture
+def shared() -> Path:
+    return shared_path()
