@@ -30,8 +30,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    # Made per use, so that the terminal width (COLUMNS) is read when a command runs.
+    return Console(stderr=stderr, soft_wrap=True)
+
 
 BASELINES = ("mean", "median", "condorcet")
 
@@ -47,7 +51,7 @@ class UsageError(Exception):
 
 
 def _die(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code=2)
 
 
@@ -81,7 +85,7 @@ def _load(source: str, sheet: str | None, fmt: str | None, *, quiet: bool = Fals
     loaded = io.resolve(source, sheet=sheet, format=fmt)
     if not quiet:
         for note in loaded.notes:
-            err.print(f"[dim]note:[/] {note}", highlight=False)
+            _console(stderr=True).print(f"[dim]note:[/] {note}", highlight=False)
     return loaded.scenario
 
 
@@ -183,38 +187,39 @@ def _fmt(x: float, digits: int = 1) -> str:
 def _print_forecast(sc: Scenario, traces: Sequence[Trace]) -> None:
     arrays = sc.arrays()
     table = Table(title=f"Forecast — {sc.name}", title_justify="left")
-    table.add_column("issue")
+    table.add_column("issue", no_wrap=True)
     table.add_column("scale", style="dim")
     for t in traces:
-        table.add_column(get_model(t.model).title, justify="right", style="bold")
-    table.add_column("positions (min–max)", justify="right")
-    table.add_column("spread (c·s-weighted sd)", justify="right")
+        table.add_column(t.model, justify="right", style="bold")
+    table.add_column("positions", justify="right")
+    table.add_column("spread (sd)", justify="right")
     w = arrays.weight
     for k, issue in enumerate(sc.issues):
         x = arrays.position[:, k]
         ok = ~np.isnan(x)
         wk, xk = w[ok, k], x[ok]
+        sd = float("nan")
         if wk.sum() > 0:
             mean = float(np.average(xk, weights=wk))
             sd = float(np.sqrt(np.average((xk - mean) ** 2, weights=wk)))
-        else:
-            sd = float("nan")
-        ends = ""
-        if issue.scale.min_label or issue.scale.max_label:
-            ends = f"\n{_fmt(issue.scale.min, 0)}: {issue.scale.min_label or '?'}"
-            ends += f"\n{_fmt(issue.scale.max, 0)}: {issue.scale.max_label or '?'}"
         table.add_row(
-            issue.title + ends,
+            issue.title,
             f"{issue.scale.min:g}–{issue.scale.max:g}",
             *[_fmt(t.forecast[k]) for t in traces],
-            f"{np.min(xk):.1f}–{np.max(xk):.1f}" if ok.any() else "–",
+            f"{np.min(xk):g}–{np.max(xk):g}" if ok.any() else "–",
             _fmt(sd),
         )
-    out.print(table)
-    out.print(_positions_table(sc))
+    _console().print(table)
+    _console().print(_positions_table(sc))
+    _console().print(
+        "[dim]"
+        + "; ".join(f"{t.model}: {get_model(t.model).title}" for t in traces)
+        + ". spread: c·s-weighted standard deviation of the positions."
+        " `detente show` explains each scale's ends.[/]"
+    )
     for t in traces:
         for note in t.notes:
-            out.print(f"[dim]{t.model}:[/] {note}", highlight=False)
+            _console().print(f"[dim]{t.model}:[/] {note}", highlight=False)
 
 
 def _positions_table(sc: Scenario) -> Table:
@@ -247,14 +252,14 @@ def validate(
     sc = loaded.scenario
     missing = sum(len(sc.issues) - len(a.stances) for a in sc.actors)
     unsourced = sum(1 for _, e in sc.estimates() if e.source is None)
-    out.print(
+    _console().print(
         f"[green]ok[/] {scenario}: {loaded.format}, scenario {sc.name!r}, {len(sc.actors)} actors"
         f" × {len(sc.issues)} issues, {missing} missing stances,"
         f" {unsourced} of {sum(1 for _ in sc.estimates())} values without a source",
         highlight=False,
     )
     for note in loaded.notes:
-        out.print(f"note: {note}", highlight=False)
+        _console().print(f"note: {note}", highlight=False)
 
 
 @app.command()
@@ -266,7 +271,7 @@ def show(
     """Print a scenario's issues (with what their scale ends mean) and its actors."""
     with _user_errors():
         sc = _load(scenario, sheet, input_format)
-    out.print(f"[bold]{sc.name}[/]" + (f" — {sc.description}" if sc.description else ""))
+    _console().print(f"[bold]{sc.name}[/]" + (f" — {sc.description}" if sc.description else ""))
     issues = Table(title="Issues", title_justify="left")
     for col in ("id", "label", "scale", "low end", "high end"):
         issues.add_column(col)
@@ -279,10 +284,10 @@ def show(
             s.min_label or "",
             s.max_label or "",
         )
-    out.print(issues)
-    out.print(_positions_table(sc))
+    _console().print(issues)
+    _console().print(_positions_table(sc))
     if sc.parameters:
-        out.print("parameters: " + json.dumps(sc.parameters), highlight=False)
+        _console().print("parameters: " + json.dumps(sc.parameters), highlight=False)
 
 
 @app.command()
@@ -300,7 +305,7 @@ def convert(
     with _user_errors():
         sc = _load(source, sheet, input_format)
         io.save(sc, target, format=to)
-    err.print(f"wrote {target}", highlight=False)
+    _console(stderr=True).print(f"wrote {target}", highlight=False)
 
 
 @app.command()
@@ -340,7 +345,7 @@ def evidence(
         where = f" [dim]({r.file} {r.start}–{r.end})[/]" if r.kind == "anchor" else ""
         note = f"\n[dim]{r.note}[/]" if r.note else ""
         table.add_row(r.path, f"{r.value:g}", r.kind, f"{r.text}{where}{note}")
-    out.print(table)
+    _console().print(table)
 
 
 @app.command("models")
@@ -357,7 +362,7 @@ def list_models() -> None:
             for p in spec.parameters
         )
         table.add_row(spec.name, ", ".join(spec.aliases), f"{spec.title}. {spec.summary}", params)
-    out.print(table)
+    _console().print(table)
 
 
 def main() -> None:

@@ -231,7 +231,7 @@ def _condorcet_model(
                 )
                 if c
             }
-        elif len(ids) > 1:
+        elif np.unique(chosen, axis=0).shape[0] > 1:
             notes.append(
                 f"{label}: tied Condorcet winners {', '.join(ids)}; forecast is the midpoint"
                 " of their positions"
