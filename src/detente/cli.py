@@ -21,7 +21,7 @@ from detente import io
 from detente.errors import InputError
 from detente.models import DEFAULT_SEED, get_model, models, run
 from detente.scenario import Scenario
-from detente.trace import Trace
+from detente.trace import Labels, Trace
 
 app = typer.Typer(
     name="detente",
@@ -114,6 +114,40 @@ def _has_param(model: str, name: str) -> bool:
     return any(p.name == name for p in get_model(model).parameters)
 
 
+RoundsOpt = Annotated[
+    int | None, typer.Option("--rounds", help="Rounds to run (models with a `rounds` parameter).")
+]
+VariantOpt = Annotated[
+    str | None,
+    typer.Option("--variant", help="Model variant (models with a `variant` parameter)."),
+]
+
+
+def _traces(
+    sc: Scenario,
+    names: Sequence[str],
+    seed: int,
+    params: Sequence[str],
+    rounds: int | None,
+    variant: str | None,
+) -> list[Trace]:
+    pairs = list(params)
+    if rounds is not None:
+        pairs.append(f"rounds={rounds}")
+    if variant is not None:
+        pairs.append(f"variant={variant}")
+    per_model = _parse_params(pairs, names)
+    arrays = sc.arrays()
+    try:
+        return [run(arrays, n, seed=seed, params=per_model[n]) for n in names]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _model_names(model: Sequence[str] | None) -> list[str]:
+    return list(dict.fromkeys(get_model_or_fail(m).name for m in (model or BASELINES)))
+
+
 @app.command("run")
 def run_command(
     scenario: ScenarioArg = "ukraine-talks",
@@ -131,20 +165,16 @@ def run_command(
         list[str] | None,
         typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
     ] = None,
+    rounds: RoundsOpt = None,
+    variant: VariantOpt = None,
     sheet: SheetOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Run models on a scenario and print each issue's forecast."""
     with _user_errors():
-        names = [get_model_or_fail(m).name for m in (model or BASELINES)]
-        names = list(dict.fromkeys(names))
-        per_model = _parse_params(param or [], names)
+        names = _model_names(model)
         sc = _load(scenario, sheet, input_format)
-        arrays = sc.arrays()
-        try:
-            traces = [run(arrays, n, seed=seed, params=per_model[n]) for n in names]
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        traces = _traces(sc, names, seed, param or [], rounds, variant)
     if output_format is OutputFormat.json:
         objs = [t.to_dict(scenario=sc.name, seed=seed) for t in traces]
         payload: Any = objs[0] if len(objs) == 1 else objs
@@ -153,6 +183,40 @@ def run_command(
         sys.stdout.write(_traces_csv(traces))
     else:
         _print_forecast(sc, traces)
+
+
+@app.command()
+def explain(
+    scenario: ScenarioArg = "ukraine-talks",
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Model to explain (repeatable). Default: baselines."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.", min=0)] = DEFAULT_SEED,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
+    ] = None,
+    rounds: RoundsOpt = None,
+    variant: VariantOpt = None,
+    sheet: SheetOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Tell in sentences how each model reached its forecast."""
+    with _user_errors():
+        names = _model_names(model)
+        sc = _load(scenario, sheet, input_format)
+        traces = _traces(sc, names, seed, param or [], rounds, variant)
+    labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
+    console = _console()
+    for t in traces:
+        spec = get_model(t.model)
+        console.print(f"[bold]{spec.title}[/] ({spec.name})", highlight=False)
+        lines = spec.explain(t, labels) if spec.explain else []
+        for line in lines or ["(this model gives no explanation)"]:
+            console.print(f"  {line}", highlight=False)
+        for note in t.notes:
+            console.print(f"  [dim]note: {note}[/]", highlight=False)
 
 
 def get_model_or_fail(name: str) -> Any:

@@ -104,6 +104,20 @@ class Trace:
         }
 
 
+@dataclass(frozen=True)
+class Labels:
+    """Display names for actor and issue ids (the ids themselves where none is given)."""
+
+    actors: Mapping[str, str] = field(default_factory=dict)
+    issues: Mapping[str, str] = field(default_factory=dict)
+
+    def actor(self, actor_id: str) -> str:
+        return self.actors.get(actor_id, actor_id)
+
+    def issue(self, issue_id: str) -> str:
+        return self.issues.get(issue_id, issue_id)
+
+
 def _num(x: float) -> float | None:
     """JSON has no NaN: missing values become ``null``."""
     return None if np.isnan(x) else float(x)

@@ -158,3 +158,21 @@ def test_evidence_detects_a_changed_document(tmp_path: Path) -> None:
     code, _, err = invoke("evidence", "--docs", str(tmp_path))
     assert code == 2
     assert "changed" in err
+
+
+def test_explain_tells_the_baselines_in_sentences() -> None:
+    code, out, err = invoke("explain")
+    assert code == 0, err
+    assert "weighted median is" in out
+    assert "compromise is" in out
+    assert "Condorcet winner" in out
+    sc = io.load_default()
+    assert all(i.title in out for i in sc.issues)
+    # The actor 'nato' and the issue 'nato' share an id; sentences must not confuse them.
+    assert "position of NATO path" not in out
+
+
+def test_rounds_option_needs_a_model_that_has_rounds() -> None:
+    code, _, err = invoke("run", "-m", "mean", "--rounds", "3")
+    assert code == 2
+    assert "no selected model has a parameter 'rounds'" in err

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from detente.models.registry import ModelSpec, Parameter, register
 from detente.scenario import ScenarioArrays
-from detente.trace import Trace
+from detente.trace import Labels, Trace
 
 F = NDArray[np.float64]
 
@@ -157,6 +157,12 @@ def _single_round(arrays: ScenarioArrays, name: str, forecast: F, **extra: Any) 
     )
 
 
+def _issue_weights(arrays: ScenarioArrays) -> list[list[float]]:
+    """``weights[issue][actor] = c * s`` (0 where the actor has no stance), for JSON."""
+    w, _ = _weights(arrays.capability, arrays.position, arrays.salience)
+    return [[float(v) for v in col] for col in w.T]
+
+
 def _no_weight_notes(arrays: ScenarioArrays, forecast: F) -> tuple[str, ...]:
     return tuple(
         f"{issue}: no actor has weight on this issue; no forecast"
@@ -170,7 +176,12 @@ def _mean_model(
 ) -> Trace:
     forecast = weighted_mean(arrays.capability, arrays.position, arrays.salience)
     return _single_round(
-        arrays, "mean", forecast, params=dict(params), notes=_no_weight_notes(arrays, forecast)
+        arrays,
+        "mean",
+        forecast,
+        params=dict(params),
+        notes=_no_weight_notes(arrays, forecast),
+        details={"weights": _issue_weights(arrays)},
     )
 
 
@@ -189,6 +200,7 @@ def _median_model(
     details = {
         "median_lower": {k: float(v) for k, v in zip(arrays.issues, lower, strict=True)},
         "median_upper": {k: float(v) for k, v in zip(arrays.issues, upper, strict=True)},
+        "weights": _issue_weights(arrays),
     }
     return _single_round(
         arrays, "median", forecast, params=dict(params), notes=tuple(notes), details=details
@@ -247,6 +259,77 @@ def _condorcet_model(
     )
 
 
+def _explain_mean(trace: Trace, labels: Labels) -> list[str]:
+    x, w = trace.positions[0], np.asarray(trace.details["weights"])
+    lines = []
+    for k, issue in enumerate(trace.issues):
+        ok = ~np.isnan(x[:, k]) & (w[k] > 0)
+        if not ok.any():
+            lines.append(f"{labels.issue(issue)}: no actor has weight here, so no forecast.")
+            continue
+        share = np.where(ok, w[k], 0.0) / np.sum(np.where(ok, w[k], 0.0))
+        pull = share * np.abs(np.where(ok, x[:, k], 0.0) - trace.forecast[k])
+        top = np.argsort(-share, kind="stable")[:2]
+        far = int(np.argmax(pull))
+        lines.append(
+            f"{labels.issue(issue)}: the compromise is {trace.forecast[k]:.1f}, the average of the"
+            " positions weighted by capability × salience; "
+            + " and ".join(
+                f"{labels.actor(trace.actors[i])} ({x[i, k]:g}) carries {share[i]:.0%}" for i in top
+            )
+            + f" of the weight, and {labels.actor(trace.actors[far])} ({x[far, k]:g}) pulls"
+            " hardest on the average."
+        )
+    return lines
+
+
+def _explain_median(trace: Trace, labels: Labels) -> list[str]:
+    x, w = trace.positions[0], np.asarray(trace.details["weights"])
+    lines = []
+    for k, issue in enumerate(trace.issues):
+        f = trace.forecast[k]
+        ok = ~np.isnan(x[:, k]) & (w[k] > 0)
+        if not ok.any():
+            lines.append(f"{labels.issue(issue)}: no actor has weight here, so no forecast.")
+            continue
+        total = np.sum(w[k][ok])
+        below = np.sum(w[k][ok & (x[:, k] < f)]) / total
+        above = np.sum(w[k][ok & (x[:, k] > f)]) / total
+        at = [
+            labels.actor(a)
+            for a, p, o in zip(trace.actors, x[:, k], ok, strict=True)
+            if o and p == f
+        ]
+        who = f", the position of {', '.join(at)}" if at else ""
+        lines.append(
+            f"{labels.issue(issue)}: the weighted median is {f:g}{who}; actors below it hold"
+            f" {below:.0%} of the capability × salience weight and actors above it {above:.0%},"
+            " so neither side can outvote the middle."
+        )
+    return lines
+
+
+def _explain_condorcet(trace: Trace, labels: Labels) -> list[str]:
+    lines = []
+    exists = trace.details["condorcet_exists"]
+    for group, ids in trace.details["winners"].items():
+        title = "all issues together" if group == "joint" else labels.issue(group)
+        names = ", ".join(labels.actor(a) for a in ids)
+        if not ids:
+            lines.append(f"{title}: no actor has a position here, so no forecast.")
+        elif exists[group]:
+            lines.append(
+                f"{title}: the position of {names} loses no pairwise vote against any other"
+                " actor's position, so it is the Condorcet winner."
+            )
+        else:
+            lines.append(
+                f"{title}: every position loses some pairwise vote (the majorities cycle); {names}"
+                " wins the most contests (Copeland), and that is the forecast."
+            )
+    return lines
+
+
 MEAN = register(
     ModelSpec(
         name="mean",
@@ -254,6 +337,7 @@ MEAN = register(
         summary="Σ c·s·x / Σ c·s per issue: the compromise model of the EU-decision literature.",
         function=_mean_model,
         aliases=("compromise", "weighted-mean"),
+        explain=_explain_mean,
     )
 )
 MEDIAN = register(
@@ -263,6 +347,7 @@ MEDIAN = register(
         summary="Position where the running c·s weight reaches half; midpoint on an exact tie.",
         function=_median_model,
         aliases=("weighted-median",),
+        explain=_explain_median,
     )
 )
 CONDORCET = register(
@@ -272,6 +357,7 @@ CONDORCET = register(
         summary="Actor position that loses no pairwise vote (c·s weights, utility −|x−y|);"
         " Copeland winner when the majorities cycle.",
         function=_condorcet_model,
+        explain=_explain_condorcet,
         parameters=(
             Parameter(
                 "voting",

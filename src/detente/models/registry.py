@@ -9,10 +9,13 @@ from typing import Any
 import numpy as np
 
 from detente.scenario import Scenario, ScenarioArrays
-from detente.trace import Trace
+from detente.trace import Labels, Trace
 
 ModelFunction = Callable[[ScenarioArrays, np.random.Generator, Mapping[str, Any]], Trace]
 """A model: a pure function of the scenario arrays, a random generator and its parameters."""
+
+Explainer = Callable[[Trace, Labels], list[str]]
+"""Turns a trace into plain sentences, naming actors and issues by their display names."""
 
 DEFAULT_SEED = 0
 
@@ -65,6 +68,7 @@ class ModelSpec:
     function: ModelFunction
     parameters: tuple[Parameter, ...] = ()
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    explain: Explainer | None = None
 
     def resolve_params(self, *layers: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then each layer in turn (scenario file, then command line), checked."""
