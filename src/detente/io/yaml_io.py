@@ -1,0 +1,392 @@
+"""detente's own format: the scenario model as YAML, read safely and written compactly.
+
+Reading: plain YAML only (a tag such as ``!!python/object`` is refused), one document, no
+duplicate keys (PyYAML would silently keep the last). Two relaxations of YAML 1.1, both
+friendlier to hand-written files: ``1e5`` is a number (YAML 1.1 wants ``1.0e+5``), and only
+``true``/``false`` are booleans and dates stay text, so an actor called ``no`` (Norway) or an
+issue ``2024-06-01`` keeps its name. Errors name the line and the field, e.g.
+``actors[2].stances.territory.salience`` (list indices from 0).
+
+Writing: top-level keys in the order name, description, seed, issues, actors, parameters,
+sources; defaults left out; numbers as Python's shortest float repr, so that reading what was
+written gives back an equal scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from detente.errors import InputError
+from detente.io.common import decode_text
+from detente.scenario import Scenario
+
+_BOOL = "tag:yaml.org,2002:bool"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+# Floats YAML 1.1 misses: no dot ("1e5", "2E-3"). PyYAML itself writes "1.0e+17".
+_EXP_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: object, node: Node, first: int) -> None:
+        super().__init__(key)
+        self.key, self.node, self.first = key, node, first
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans, exponent floats, text dates, duplicate-key check."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE or not isinstance(key_node, ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKeyError(key, key_node, seen[key])
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that quotes whatever :class:`_Loader` would not read back as text."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+# The dumper quotes a string when any resolver of its own would read it as something else;
+# it keeps YAML 1.1's (a superset of the loader's), plus the exponent floats.
+_Dumper.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
+
+_ORDER = ("name", "description", "seed", "issues", "actors", "parameters", "sources")
+
+
+# -- writing ----------------------------------------------------------------------
+
+
+def to_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data: defaults (``None``, empty, the 0–100 scale) left out."""
+    # exclude_none, not exclude_defaults: the latter would drop each source's "kind", which
+    # tells the three kinds of source apart on reading.
+    data = scenario.model_dump(mode="json", exclude_none=True, exclude={"parameters"})
+    data["parameters"] = scenario.model_dump(mode="json", include={"parameters"})["parameters"]
+    for issue, model in zip(data["issues"], scenario.issues, strict=True):
+        scale = model.scale.model_dump(mode="json", exclude_defaults=True)
+        if scale:
+            issue["scale"] = scale
+        else:
+            issue.pop("scale", None)
+    for actor in data["actors"]:
+        if not actor.get("stances"):
+            actor.pop("stances", None)
+    for key in ("parameters", "sources"):
+        if not data.get(key):
+            data.pop(key, None)
+    ordered = {k: data.pop(k) for k in _ORDER if k in data}
+    ordered.update(data)  # fields added to the model later keep their place at the end
+    return ordered
+
+
+def write_yaml(scenario: Scenario, file: str) -> bytes:
+    """The scenario as YAML text (UTF-8)."""
+    del file  # every scenario can be written
+    text = yaml.dump(
+        to_data(scenario),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return text.encode("utf-8")
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def read_yaml(path: Path | str, data: bytes) -> Scenario:
+    """The scenario in YAML ``data`` read from ``path``; any problem is an ``InputError``."""
+    file = str(path)
+    text = decode_text(data, file)
+    try:
+        loader = _Loader(text)  # its reader already rejects control characters
+    except yaml.reader.ReaderError as exc:
+        char = exc.character
+        code = char if isinstance(char, int) else ord(str(char)[:1] or "\0")
+        raise InputError(
+            file,
+            f"expected printable text, but the control character U+{code:04X} is not allowed"
+            " in YAML",
+            row=text.count("\n", 0, exc.position) + 1,
+            row_kind="line",
+        ) from None
+    node: Node | None = None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InputError(file, "expected a scenario, got an empty file")
+        obj = loader.construct_document(node)
+    except _DuplicateKeyError as exc:
+        raise InputError(
+            file,
+            f"expected each key once in a mapping, but {exc.key!r} is also on line {exc.first}",
+            row=exc.node.start_mark.line + 1,
+            row_kind="line",
+            column=(_path_to(node, exc.node) if node else None) or str(exc.key),
+            column_kind="field",
+        ) from None
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        tag = re.search(r"tag '([^']*)'", exc.problem or "")
+        if tag:
+            raise InputError(
+                file,
+                "expected plain YAML (no tags)",
+                row=line,
+                row_kind="line",
+                found=tag.group(1).replace("tag:yaml.org,2002:", "!!"),
+            ) from None
+        raise InputError(
+            file, f"expected plain YAML: {exc.problem}", row=line, row_kind="line"
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise InputError(
+            file, f"expected valid YAML: {problem}", row=line, row_kind="line"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(file, f"expected valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(obj, dict):
+        raise InputError(
+            file,
+            "expected a mapping with name, issues and actors at the top",
+            row=node.start_mark.line + 1,
+            row_kind="line",
+            found=type(obj).__name__,
+        )
+    try:
+        return Scenario.model_validate(obj)
+    except ValidationError as exc:
+        raise _located(file, node, obj, exc) from None
+
+
+def _located(file: str, root: Node, obj: dict[str, Any], exc: ValidationError) -> InputError:
+    """The most specific error of ``exc``, with its YAML line and field path."""
+    errors = exc.errors()
+    # The most specific error; among equals, not the "str" branch of a source (an id or an
+    # inline source), whose "expected text" would hide the real problem of an inline source.
+    best = max(
+        errors,
+        key=lambda e: (len(e["loc"]), not (e["loc"] and e["loc"][-1] == "str")),
+    )
+    if not best["loc"]:
+        located = _consistency(obj)
+        message = best["msg"].removeprefix("Value error, ")
+        if located is None:
+            return InputError(file, message)
+        loc, message = located
+        node, path = _walk(root, loc)
+        return _error(file, node, path, message)
+    node, path = _walk(root, best["loc"])
+    if best["type"] == "missing":
+        path = _join(path, best["loc"][-1])
+    return _error(file, node, path, _expected(best), _found(best))
+
+
+def _error(file: str, node: Node, path: str, expected: str, found: object = None) -> InputError:
+    return InputError(
+        file,
+        expected,
+        row=node.start_mark.line + 1,
+        row_kind="line",
+        column=path or None,
+        column_kind="field",
+        found=found,
+    )
+
+
+def _join(path: str, part: int | str) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else str(part)
+
+
+def _path_to(root: Node, key_node: Node, path: str = "") -> str | None:
+    """The field path of the mapping entry whose key is ``key_node``."""
+    if isinstance(root, MappingNode):
+        for k, v in root.value:
+            here = _join(path, k.value) if isinstance(k, ScalarNode) else path
+            if k is key_node:
+                return here
+            found = _path_to(v, key_node, here)
+            if found is not None:
+                return found
+    elif isinstance(root, SequenceNode):
+        for i, item in enumerate(root.value):
+            found = _path_to(item, key_node, _join(path, i))
+            if found is not None:
+                return found
+    return None
+
+
+def _walk(root: Node, loc: tuple[int | str, ...]) -> tuple[Node, str]:
+    """The node at ``loc`` and its path; parts not in the document (pydantic's union branch
+    names, a number's implicit ``value``) are skipped."""
+    node, path = root, ""
+    for part in loc:
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == str(part):
+                    node, path = value_node, _join(path, part)
+                    break
+        elif (
+            isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+        ):
+            node, path = node.value[part], _join(path, part)
+    return node, path
+
+
+_TYPE_TEXT = {
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "string_type": "expected text",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+}
+
+
+def _expected(error: ErrorDetails) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    field = str(loc[-1]) if loc else ""
+    if kind == "missing":
+        return f"expected the field {field!r}"
+    if kind == "extra_forbidden":
+        return f"expected a known field, not {field!r}"
+    if kind == "model_type" and error.get("ctx", {}).get("class_name") == "Estimate":
+        return "expected a number (or a mapping with value and source)"
+    if kind in ("model_type", "model_attributes_type"):
+        return "expected a mapping"
+    if kind == "string_pattern_mismatch":
+        return "expected an id: 1–80 characters, no white space at either end"
+    in_union = any(isinstance(p, str) and p.startswith("tagged-union") for p in loc)
+    if kind in ("union_tag_invalid", "union_tag_not_found") or (
+        in_union and kind == "model_attributes_type"
+    ):
+        return (
+            "expected a source: the id of an entry of 'sources', or a mapping with kind:"
+            " anchor, citation or judgement"
+        )
+    if kind in _TYPE_TEXT:
+        return _TYPE_TEXT[kind]
+    msg = error["msg"].removeprefix("Value error, ")
+    return "expected " + msg[0].lower() + msg[1:] if msg.startswith("Input should") else msg
+
+
+def _found(error: ErrorDetails) -> object:
+    # The model's own checks (value_error) already quote the value in their message.
+    if error["type"] in ("missing", "extra_forbidden", "value_error", "assertion_error"):
+        return None
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if value is not None else "null"
+    return None
+
+
+def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | None:
+    """Where a whole-scenario check failed, found again on the raw data.
+
+    Pydantic reports these checks (``Scenario._consistent``) without a location; this
+    repeats them only to point at the offending field. The model stays the authority: if
+    nothing is found here the model's message is shown without a line.
+    """
+    issues = obj.get("issues") or []
+    actors = obj.get("actors") or []
+    sources = obj.get("sources") or {}
+    for key, items in (("issues", issues), ("actors", actors)):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            ident = item.get("id") if isinstance(item, dict) else None
+            if isinstance(ident, str):
+                if ident in seen:
+                    return (key, i, "id"), (
+                        f"expected distinct ids, but {ident!r} is also {key}[{seen[ident]}]"
+                    )
+                seen[ident] = i
+    scales: dict[str, tuple[float, float]] = {}
+    for issue in issues:
+        if isinstance(issue, dict) and isinstance(issue.get("id"), str):
+            scale = issue.get("scale") or {}
+            scales[issue["id"]] = (float(scale.get("min", 0.0)), float(scale.get("max", 100.0)))
+    for i, actor in enumerate(actors):
+        if not isinstance(actor, dict):
+            continue
+        for issue_id, stance in (actor.get("stances") or {}).items():
+            if issue_id not in scales:
+                known = ", ".join(scales)
+                return (
+                    ("actors", i, "stances", issue_id),
+                    f"expected a stance on a known issue ({known}), not {issue_id!r}",
+                )
+            if not isinstance(stance, dict):
+                continue
+            pos = stance.get("position")
+            x = pos.get("value") if isinstance(pos, dict) else pos
+            lo, hi = scales[issue_id]
+            if isinstance(x, int | float) and not lo <= x <= hi:
+                return (
+                    ("actors", i, "stances", issue_id, "position"),
+                    f"expected a position within the issue's scale [{lo:g}, {hi:g}], got {x}",
+                )
+    for loc, estimate in _estimates(actors):
+        ref = estimate.get("source") if isinstance(estimate, dict) else None
+        if isinstance(ref, str) and ref not in sources:
+            known = ", ".join(sources) or "none defined"
+            return (
+                (*loc, "source"),
+                f"expected a source id defined under 'sources' ({known}), not {ref!r}",
+            )
+    return None
+
+
+def _estimates(actors: list[Any]) -> list[tuple[tuple[int | str, ...], Any]]:
+    out: list[tuple[tuple[int | str, ...], Any]] = []
+    for i, actor in enumerate(actors):
+        if not isinstance(actor, dict):
+            continue
+        out.append((("actors", i, "capability"), actor.get("capability")))
+        for issue_id, stance in (actor.get("stances") or {}).items():
+            if isinstance(stance, dict):
+                for part in ("position", "salience"):
+                    out.append((("actors", i, "stances", issue_id, part), stance.get(part)))
+    return out

@@ -1,0 +1,138 @@
+"""Hypothesis strategies for valid scenarios, with every kind of source."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from hypothesis import strategies as st
+
+from detente.scenario import (
+    Actor,
+    Anchor,
+    Citation,
+    Estimate,
+    Issue,
+    Judgement,
+    Scale,
+    Scenario,
+    Stance,
+)
+
+# Text as people type it: letters (any script), digits, punctuation, symbols and spaces,
+# plus a few strings YAML would read as something else if written unquoted.
+_CHARS = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs"))
+_TRICKY = st.sampled_from(
+    ["no", "yes", "null", "~", "true", "1e5", "0x1F", "12:30", "2024-06-01", "- a", "#x", "'q'"]
+)
+text = st.one_of(st.text(_CHARS, min_size=0, max_size=30), _TRICKY)
+ids = (
+    st.one_of(
+        st.text(string.ascii_letters + string.digits + "-_ ./é", min_size=1, max_size=12),
+        _TRICKY,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+sources = st.one_of(
+    st.builds(
+        Anchor,
+        document=st.text("0123456789abcdef", min_size=64, max_size=64),
+        start=st.integers(0, 10_000),
+        end=st.integers(10_001, 20_000),
+        file=st.none() | text,
+        note=st.none() | text,
+    ),
+    st.builds(
+        Citation,
+        publication=text.filter(bool),
+        table=st.none() | text,
+        year=st.none() | st.integers(1800, 2100),
+        figure=st.none() | text,
+        url=st.none() | text,
+        note=st.none() | text,
+    ),
+    st.builds(Judgement, rationale=text.filter(bool)),
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | finite | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
+    """1–6 issues with random scales, 1–8 actors, some estimates sourced inline or by id."""
+    source_table = draw(st.dictionaries(ids, sources, max_size=3)) if with_sources else {}
+    refs = list(source_table)
+
+    def estimate(value: float) -> Estimate:
+        if not with_sources:
+            return Estimate(value=value)
+        choice = draw(st.sampled_from(["none", "inline", "ref"] if refs else ["none", "inline"]))
+        if choice == "none":
+            return Estimate(value=value)
+        if choice == "ref":
+            return Estimate(value=value, source=draw(st.sampled_from(refs)))
+        return Estimate(value=value, source=draw(sources))
+
+    issue_ids = draw(st.lists(ids, min_size=1, max_size=6, unique=True))
+    issues = []
+    for iid in issue_ids:
+        lo = draw(st.floats(-1e6, 1e6))
+        hi = lo + draw(st.floats(1e-3, 1e6))
+        default = draw(st.booleans())
+        scale = (
+            Scale()
+            if default
+            else Scale(
+                min=lo,
+                max=hi,
+                min_label=draw(st.none() | text),
+                max_label=draw(st.none() | text),
+                unit=draw(st.none() | text),
+            )
+        )
+        issues.append(
+            Issue(
+                id=iid,
+                label=draw(st.none() | text),
+                description=draw(st.none() | text),
+                scale=scale,
+            )
+        )
+    actors = []
+    for aid in draw(st.lists(ids, min_size=1, max_size=8, unique=True)):
+        stances = {}
+        for issue in issues:
+            if draw(st.integers(0, 4)) == 0:
+                continue  # a missing stance
+            pos = draw(st.floats(issue.scale.min, issue.scale.max))
+            sal = draw(st.floats(0.0, 1.0))
+            stances[issue.id] = Stance(position=estimate(pos), salience=estimate(sal))
+        actors.append(
+            Actor(
+                id=aid,
+                label=draw(st.none() | text),
+                description=draw(st.none() | text),
+                capability=estimate(draw(st.floats(1e-9, 1e9, exclude_min=True))),
+                risk=draw(st.none() | st.floats(-1.0, 1.0)),
+                stances=stances,
+            )
+        )
+    parameters: dict[str, dict[str, Any]] = draw(
+        st.dictionaries(ids, st.dictionaries(text, json_values, max_size=3), max_size=2)
+    )
+    return Scenario(
+        name=draw(ids),
+        description=draw(st.none() | text),
+        seed=draw(st.none() | st.integers(0, 2**64 - 1)),
+        issues=issues,
+        actors=actors,
+        parameters=parameters,
+        sources=source_table,
+    )
