@@ -73,6 +73,12 @@ ScenarioArg = Annotated[
 SheetOpt = Annotated[
     str | None, typer.Option("--sheet", help="XLSX: the worksheet to read (default: first table).")
 ]
+IssueOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--issue", help="Issue id for a one-issue CSV/XLSX sheet (default: from its name)."
+    ),
+]
 InputFormatOpt = Annotated[
     str | None,
     typer.Option(
@@ -81,8 +87,15 @@ InputFormatOpt = Annotated[
 ]
 
 
-def _load(source: str, sheet: str | None, fmt: str | None, *, quiet: bool = False) -> Scenario:
-    loaded = io.resolve(source, sheet=sheet, format=fmt)
+def _load(
+    source: str,
+    sheet: str | None,
+    fmt: str | None,
+    *,
+    issue: str | None = None,
+    quiet: bool = False,
+) -> Scenario:
+    loaded = io.resolve(source, sheet=sheet, format=fmt, issue=issue)
     if not quiet:
         for note in loaded.notes:
             _console(stderr=True).print(f"[dim]note:[/] {note}", highlight=False)
@@ -168,12 +181,13 @@ def run_command(
     rounds: RoundsOpt = None,
     variant: VariantOpt = None,
     sheet: SheetOpt = None,
+    issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Run models on a scenario and print each issue's forecast."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format)
+        sc = _load(scenario, sheet, input_format, issue=issue)
         traces = _traces(sc, names, seed, param or [], rounds, variant)
     if output_format is OutputFormat.json:
         objs = [t.to_dict(scenario=sc.name, seed=seed) for t in traces]
@@ -200,12 +214,13 @@ def explain(
     rounds: RoundsOpt = None,
     variant: VariantOpt = None,
     sheet: SheetOpt = None,
+    issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Tell in sentences how each model reached its forecast."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format)
+        sc = _load(scenario, sheet, input_format, issue=issue)
         traces = _traces(sc, names, seed, param or [], rounds, variant)
     labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
     console = _console()
@@ -308,11 +323,12 @@ def _positions_table(sc: Scenario) -> Table:
 def validate(
     scenario: ScenarioArg,
     sheet: SheetOpt = None,
+    issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Check a scenario file; print what was read and how it was interpreted."""
     with _user_errors():
-        loaded = io.resolve(scenario, sheet=sheet, format=input_format)
+        loaded = io.resolve(scenario, sheet=sheet, format=input_format, issue=issue)
     sc = loaded.scenario
     missing = sum(len(sc.issues) - len(a.stances) for a in sc.actors)
     unsourced = sum(1 for _, e in sc.estimates() if e.source is None)
@@ -330,20 +346,21 @@ def validate(
 def show(
     scenario: ScenarioArg,
     sheet: SheetOpt = None,
+    issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Print a scenario's issues (with what their scale ends mean) and its actors."""
     with _user_errors():
-        sc = _load(scenario, sheet, input_format)
+        sc = _load(scenario, sheet, input_format, issue=issue)
     _console().print(f"[bold]{sc.name}[/]" + (f" — {sc.description}" if sc.description else ""))
     issues = Table(title="Issues", title_justify="left")
     for col in ("id", "label", "scale", "low end", "high end"):
         issues.add_column(col)
-    for issue in sc.issues:
-        s = issue.scale
+    for item in sc.issues:
+        s = item.scale
         issues.add_row(
-            issue.id,
-            issue.label or "",
+            item.id,
+            item.label or "",
             f"{s.min:g}–{s.max:g}",
             s.min_label or "",
             s.max_label or "",
@@ -363,11 +380,12 @@ def convert(
         typer.Option("--to", help="Output format: yaml, csv, ktab-csv, ktab-xml, xlsx."),
     ] = None,
     sheet: SheetOpt = None,
+    issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Convert a scenario between YAML, CSV, XLSX and KTAB's CSV and XML."""
     with _user_errors():
-        sc = _load(source, sheet, input_format)
+        sc = _load(source, sheet, input_format, issue=issue)
         io.save(sc, target, format=to)
     _console(stderr=True).print(f"wrote {target}", highlight=False)
 

@@ -66,7 +66,7 @@ def read_csv(path: Path, text: str, *, issue: str | None = None) -> tuple[Scenar
         name=_name(path),
         issue=issue,
         default_issue=slugify(path.stem),
-        default_source="the file name (use issue= to choose another)",
+        default_source="the file name (--issue chooses another)",
         ragged_check=True,
     )
     return scenario, notes + more

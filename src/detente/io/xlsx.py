@@ -67,7 +67,7 @@ def read_xlsx(
         wb.close()
     notes: list[str] = []
     if sheet is None and len(names) > 1:
-        notes.append(f"sheet {chosen!r} read (the first with a table; use sheet= to choose)")
+        notes.append(f"sheet {chosen!r} read (the first with a table; --sheet chooses another)")
     where = f"{file} (sheet {chosen!r})"
     if not tables:
         table = first_table(rows)
@@ -88,7 +88,7 @@ def read_xlsx(
         name=path.stem.strip()[:80].strip() or "scenario",
         issue=issue,
         default_issue=slugify(chosen),
-        default_source=f"sheet {chosen!r} (use issue= to choose another)",
+        default_source=f"sheet {chosen!r} (--issue chooses another)",
         ragged_check=False,
     )
     return scenario, notes + more
