@@ -98,9 +98,9 @@ class Trace:
             "seed": seed,
             "forecast": {k: _num(v) for k, v in zip(self.issues, self.forecast, strict=True)},
             "rounds": rounds,
-            "params": dict(self.params),
+            "params": _jsonable(dict(self.params)),
             "notes": list(self.notes),
-            "details": dict(self.details),
+            "details": _jsonable(dict(self.details)),
         }
 
 
@@ -116,6 +116,21 @@ class Labels:
 
     def issue(self, issue_id: str) -> str:
         return self.issues.get(issue_id, issue_id)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Arrays and NumPy scalars to lists and numbers; NaN to ``None`` (JSON has no NaN)."""
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _num(x: float) -> float | None:

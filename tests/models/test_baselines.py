@@ -220,3 +220,22 @@ def test_forecast_lies_within_the_positions(
         f = run(_scenario(cap, pos, sal), model).forecast
         assert np.all(f >= x.min(axis=0) - 1e-9)
         assert np.all(f <= x.max(axis=0) + 1e-9)
+
+
+def test_trace_json_turns_arrays_and_nan_into_plain_values() -> None:
+    import json
+
+    from detente.trace import Trace
+
+    trace = Trace(
+        model="x",
+        actors=("a",),
+        issues=("i",),
+        positions=np.array([[[np.nan]]]),
+        forecast=np.array([np.nan]),
+        details={"m": np.array([[1.0, np.nan]]), "k": np.int64(3), "t": (np.float64(0.5),)},
+    )
+    obj = trace.to_dict(scenario="s", seed=1)
+    text = json.dumps(obj, allow_nan=False)
+    assert json.loads(text)["details"] == {"m": [[1.0, None]], "k": 3, "t": [0.5]}
+    assert obj["forecast"] == {"i": None}
