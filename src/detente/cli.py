@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from detente import io
+from detente import io, report
 from detente.errors import InputError
 from detente.models import DEFAULT_SEED, get_model, models, run
 from detente.scenario import Scenario
@@ -259,64 +259,25 @@ def _fmt_csv(x: float) -> str:
     return "" if np.isnan(x) else repr(float(x))
 
 
-def _fmt(x: float, digits: int = 1) -> str:
-    return "–" if np.isnan(x) else f"{x:.{digits}f}"
-
-
 def _print_forecast(sc: Scenario, traces: Sequence[Trace]) -> None:
-    arrays = sc.arrays()
-    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
-    table.add_column("issue", no_wrap=True)
-    table.add_column("scale", style="dim")
+    console = _console()
+    console.print(report.forecast_table(sc, traces))
+    console.print(report.positions_table(sc))
     for t in traces:
-        table.add_column(t.model, justify="right", style="bold")
-    table.add_column("positions", justify="right")
-    table.add_column("spread (sd)", justify="right")
-    w = arrays.weight
-    for k, issue in enumerate(sc.issues):
-        x = arrays.position[:, k]
-        ok = ~np.isnan(x)
-        wk, xk = w[ok, k], x[ok]
-        sd = float("nan")
-        if wk.sum() > 0:
-            mean = float(np.average(xk, weights=wk))
-            sd = float(np.sqrt(np.average((xk - mean) ** 2, weights=wk)))
-        table.add_row(
-            issue.title,
-            f"{issue.scale.min:g}–{issue.scale.max:g}",
-            *[_fmt(t.forecast[k]) for t in traces],
-            f"{np.min(xk):g}–{np.max(xk):g}" if ok.any() else "–",
-            _fmt(sd),
-        )
-    _console().print(table)
-    _console().print(_positions_table(sc))
-    _console().print(
+        if t.rounds > 1:
+            console.print(report.rounds_table(sc, t))
+            console.print(report.final_positions_table(sc, t))
+    console.print(
         "[dim]"
         + "; ".join(f"{t.model}: {get_model(t.model).title}" for t in traces)
         + ". spread: c·s-weighted standard deviation of the positions."
         " `detente show` explains each scale's ends.[/]"
     )
     for t in traces:
+        if t.rounds > 1:
+            console.print(f"{t.model}: {t.rounds - 1} rounds", highlight=False)
         for note in t.notes:
-            _console().print(f"[dim]{t.model}:[/] {note}", highlight=False)
-
-
-def _positions_table(sc: Scenario) -> Table:
-    arrays = sc.arrays()
-    table = Table(title="Positions (salience in brackets) and capability", title_justify="left")
-    table.add_column("actor")
-    table.add_column("capability", justify="right")
-    for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
-    for i, actor in enumerate(sc.actors):
-        cells = [
-            "–"
-            if np.isnan(arrays.position[i, k])
-            else f"{arrays.position[i, k]:g} ({arrays.salience[i, k]:.2f})"
-            for k in range(len(sc.issues))
-        ]
-        table.add_row(actor.title, f"{arrays.capability[i]:g}", *cells)
-    return table
+            console.print(f"[dim]{t.model}:[/] {note}", highlight=False)
 
 
 @app.command()
@@ -366,7 +327,7 @@ def show(
             s.max_label or "",
         )
     _console().print(issues)
-    _console().print(_positions_table(sc))
+    _console().print(report.positions_table(sc))
     if sc.parameters:
         _console().print("parameters: " + json.dumps(sc.parameters), highlight=False)
 

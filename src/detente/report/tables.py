@@ -1,0 +1,109 @@
+"""Rich tables of scenarios and traces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.table import Table
+
+from detente.models.baselines import weighted_mean, weighted_median
+from detente.scenario import Scenario
+from detente.trace import Trace
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return "–" if np.isnan(x) else f"{x:.{digits}f}"
+
+
+def _weighted_sd(x: NDArray[np.float64], w: NDArray[np.float64]) -> float:
+    ok = ~np.isnan(x) & (w > 0)
+    if not ok.any():
+        return float("nan")
+    mean = np.average(x[ok], weights=w[ok])
+    return float(np.sqrt(np.average((x[ok] - mean) ** 2, weights=w[ok])))
+
+
+def forecast_table(sc: Scenario, traces: Sequence[Trace]) -> Table:
+    """One row per issue: every model's forecast, the range and spread of the positions."""
+    arrays = sc.arrays()
+    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
+    table.add_column("issue", no_wrap=True)
+    table.add_column("scale", style="dim")
+    for t in traces:
+        table.add_column(t.model, justify="right", style="bold")
+    table.add_column("positions", justify="right")
+    table.add_column("spread (sd)", justify="right")
+    for k, issue in enumerate(sc.issues):
+        x = arrays.position[:, k]
+        ok = ~np.isnan(x)
+        table.add_row(
+            issue.title,
+            f"{issue.scale.min:g}–{issue.scale.max:g}",
+            *[_fmt(t.forecast[k]) for t in traces],
+            f"{np.min(x[ok]):g}–{np.max(x[ok]):g}" if ok.any() else "–",
+            _fmt(_weighted_sd(x, arrays.weight[:, k])),
+        )
+    return table
+
+
+def positions_table(sc: Scenario) -> Table:
+    """Actors × issues: position (salience) and capability, as given."""
+    arrays = sc.arrays()
+    table = Table(title="Positions (salience in brackets) and capability", title_justify="left")
+    table.add_column("actor")
+    table.add_column("capability", justify="right")
+    for issue in sc.issues:
+        table.add_column(issue.id, justify="right")
+    for i, actor in enumerate(sc.actors):
+        cells = [
+            "–"
+            if np.isnan(arrays.position[i, k])
+            else f"{arrays.position[i, k]:g} ({arrays.salience[i, k]:.2f})"
+            for k in range(len(sc.issues))
+        ]
+        table.add_row(actor.title, f"{arrays.capability[i]:g}", *cells)
+    return table
+
+
+def rounds_table(sc: Scenario, trace: Trace) -> Table:
+    """Round by round, per issue: the c·s-weighted median and mean of the positions."""
+    arrays = sc.arrays()
+    lower, upper = weighted_median(arrays.capability, trace.positions, arrays.salience)
+    median = (lower + upper) / 2.0
+    mean = weighted_mean(arrays.capability, trace.positions, arrays.salience)
+    table = Table(title=f"{trace.model}: weighted median / mean by round", title_justify="left")
+    table.add_column("round", justify="right")
+    for issue in sc.issues:
+        table.add_column(issue.id, justify="right")
+    for r in range(trace.rounds):
+        table.add_row(
+            str(r),
+            *[f"{_fmt(median[r, k])} / {_fmt(mean[r, k])}" for k in range(len(sc.issues))],
+        )
+    return table
+
+
+def final_positions_table(sc: Scenario, trace: Trace) -> Table:
+    """Actors × issues: final position and its change; win probability where the model has it."""
+    first, last = trace.positions[0], trace.positions[-1]
+    win = trace.details.get("final_win_probability")
+    table = Table(
+        title=f"{trace.model}: final positions (change since round 0)", title_justify="left"
+    )
+    table.add_column("actor")
+    for issue in sc.issues:
+        table.add_column(issue.id, justify="right")
+    if isinstance(win, dict):
+        table.add_column("win prob.", justify="right")
+    for i, actor in enumerate(sc.actors):
+        cells = [
+            "–" if np.isnan(last[i, k]) else f"{last[i, k]:.1f} ({last[i, k] - first[i, k]:+.1f})"
+            for k in range(len(sc.issues))
+        ]
+        if isinstance(win, dict):
+            p = win.get(actor.id)
+            cells.append("–" if p is None else f"{float(p):.3f}")
+        table.add_row(actor.title, *cells)
+    return table
