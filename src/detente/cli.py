@@ -130,6 +130,10 @@ def _has_param(model: str, name: str) -> bool:
 RoundsOpt = Annotated[
     int | None, typer.Option("--rounds", help="Rounds to run (models with a `rounds` parameter).")
 ]
+CompatOpt = Annotated[
+    bool,
+    typer.Option("--ktab-compat", help="SMP: reproduce KTAB's documented quirks exactly."),
+]
 VariantOpt = Annotated[
     str | None,
     typer.Option("--variant", help="Model variant (models with a `variant` parameter)."),
@@ -143,8 +147,11 @@ def _traces(
     params: Sequence[str],
     rounds: int | None,
     variant: str | None,
+    ktab_compat: bool = False,
 ) -> list[Trace]:
     pairs = list(params)
+    if ktab_compat:
+        pairs.append("ktab_compat=true")
     if rounds is not None:
         pairs.append(f"rounds={rounds}")
     if variant is not None:
@@ -180,6 +187,7 @@ def run_command(
     ] = None,
     rounds: RoundsOpt = None,
     variant: VariantOpt = None,
+    ktab_compat: CompatOpt = False,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
@@ -188,7 +196,7 @@ def run_command(
     with _user_errors():
         names = _model_names(model)
         sc = _load(scenario, sheet, input_format, issue=issue)
-        traces = _traces(sc, names, seed, param or [], rounds, variant)
+        traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
     if output_format is OutputFormat.json:
         objs = [t.to_dict(scenario=sc.name, seed=seed) for t in traces]
         payload: Any = objs[0] if len(objs) == 1 else objs
@@ -213,6 +221,7 @@ def explain(
     ] = None,
     rounds: RoundsOpt = None,
     variant: VariantOpt = None,
+    ktab_compat: CompatOpt = False,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
@@ -221,7 +230,7 @@ def explain(
     with _user_errors():
         names = _model_names(model)
         sc = _load(scenario, sheet, input_format, issue=issue)
-        traces = _traces(sc, names, seed, param or [], rounds, variant)
+        traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
     labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
     console = _console()
     for t in traces:
