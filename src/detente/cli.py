@@ -143,7 +143,7 @@ VariantOpt = Annotated[
 def _traces(
     sc: Scenario,
     names: Sequence[str],
-    seed: int,
+    seed: int | None,
     params: Sequence[str],
     rounds: int | None,
     variant: str | None,
@@ -159,9 +159,16 @@ def _traces(
     per_model = _parse_params(pairs, names)
     arrays = sc.arrays()
     try:
-        return [run(arrays, n, seed=seed, params=per_model[n]) for n in names]
+        return [run(arrays, n, seed=_seed(sc, seed), params=per_model[n]) for n in names]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _seed(sc: Scenario, seed: int | None) -> int:
+    """The user's seed; else the one stored in the scenario file; else the default."""
+    if seed is not None:
+        return seed
+    return sc.seed if sc.seed is not None else DEFAULT_SEED
 
 
 def _model_names(model: Sequence[str] | None) -> list[str]:
@@ -180,7 +187,12 @@ def run_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.", min=0)] = DEFAULT_SEED,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of every random choice (default: the scenario file's seed, else 0).", min=0
+        ),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
@@ -198,7 +210,7 @@ def run_command(
         sc = _load(scenario, sheet, input_format, issue=issue)
         traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
     if output_format is OutputFormat.json:
-        objs = [t.to_dict(scenario=sc.name, seed=seed) for t in traces]
+        objs = [t.to_dict(scenario=sc.name, seed=_seed(sc, seed)) for t in traces]
         payload: Any = objs[0] if len(objs) == 1 else objs
         sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     elif output_format is OutputFormat.csv:
@@ -214,7 +226,12 @@ def explain(
         list[str] | None,
         typer.Option("--model", "-m", help="Model to explain (repeatable). Default: baselines."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.", min=0)] = DEFAULT_SEED,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of every random choice (default: the scenario file's seed, else 0).", min=0
+        ),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
@@ -403,18 +420,16 @@ def evidence(
 @app.command("models")
 def list_models() -> None:
     """List the models and their parameters."""
-    table = Table(title="Models", title_justify="left", show_lines=True)
-    for col in ("name", "aliases", "what it does", "parameters"):
-        table.add_column(col, overflow="fold")
+    console = _console()
     for spec in models():
-        params = "\n".join(
-            f"{p.name} = {p.default!r}"
-            + (f" ({' | '.join(map(str, p.choices))})" if p.choices else "")
-            + f": {p.doc}"
-            for p in spec.parameters
-        )
-        table.add_row(spec.name, ", ".join(spec.aliases), f"{spec.title}. {spec.summary}", params)
-    _console().print(table)
+        aliases = f" [dim](also: {', '.join(spec.aliases)})[/]" if spec.aliases else ""
+        console.print(f"[bold]{spec.name}[/]{aliases} — {spec.title}", highlight=False)
+        console.print(f"    {spec.summary}", highlight=False)
+        for p in spec.parameters:
+            choices = f"  [dim]{{{', '.join(map(str, p.choices))}}}[/]" if p.choices else ""
+            console.print(f"    [cyan]{p.name}[/] = {p.default!r}{choices}", highlight=False)
+            console.print(f"        {p.doc}", highlight=False)
+        console.print()
 
 
 def main() -> None:

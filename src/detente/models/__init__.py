@@ -1,6 +1,7 @@
 """Bargaining models. Each is a pure function ``(arrays, rng, params) -> Trace``."""
 
 from detente.models import baselines as baselines
+from detente.models import smp as smp
 from detente.models.registry import (
     DEFAULT_SEED,
     ModelSpec,
@@ -10,4 +11,13 @@ from detente.models.registry import (
     run,
 )
 
-__all__ = ["DEFAULT_SEED", "ModelSpec", "Parameter", "baselines", "get_model", "models", "run"]
+__all__ = [
+    "DEFAULT_SEED",
+    "ModelSpec",
+    "Parameter",
+    "baselines",
+    "get_model",
+    "models",
+    "run",
+    "smp",
+]

@@ -1,0 +1,877 @@
+"""KTAB's Spatial Model of Politics (SMP), turn by turn: ``smp`` (alias ``ktab``).
+
+Actors hold positions in a space of several issues. Each turn every actor looks for the most
+profitable challenge to another actor (taking third parties into account), proposes an
+interpolated bargain to its target, and every actor then picks, by an election among all
+actors, one of the bargains it is party to (or the status quo). All actors move at once;
+the run stops when the movement has died down. The forecast is the probability-weighted
+mean of the distinct final positions. See ``docs/smp.md`` for the model in detail, where it
+deviates from KTAB's ``smpc`` on purpose, and the keys of ``Trace.details``.
+
+The numerics are in :mod:`detente.models.smp_kernel`; this module prepares the inputs
+(scales, saliences, parameters), builds the :class:`~detente.trace.Trace` and explains it.
+
+>>> from detente.io import load_default
+>>> from detente.models import run
+>>> trace = run(load_default(), "smp")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from detente.models import smp_kernel as K
+from detente.models.registry import ModelSpec, Parameter, register
+from detente.scenario import Scenario, ScenarioArrays
+from detente.trace import Labels, Trace
+
+F = NDArray[np.float64]
+
+SALIENCE_TOTAL = ("auto", "as-given", "union", "normalize")
+SALIENCE_TOL = 1e-9
+"""Totals up to ``1 + SALIENCE_TOL`` count as 1 (saliences divided by 100 carry round-off)."""
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice(Parameter):
+    """A KTAB enumeration: its names (case-insensitive), aliases, or KTAB's integer code.
+
+    Examples
+    --------
+    >>> VOTING_RULE.parse("prop"), VOTING_RULE.parse("3"), VOTING_RULE.parse(0)
+    ('Proportional', 'PropCbc', 'Binary')
+    """
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 0 <= value < len(self.choices):
+                return self.choices[value]
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.isdigit() and int(text) < len(self.choices):
+                return self.choices[int(text)]
+            names = {str(c).lower(): c for c in self.choices}
+            names.update({k.lower(): v for k, v in self.aliases.items()})
+            if text.lower() in names:
+                return names[text.lower()]
+        allowed = ", ".join(map(str, self.choices))
+        extra = f" (or {', '.join(self.aliases)})" if self.aliases else ""
+        raise ValueError(
+            f"{self.name}: expected one of {allowed}{extra}, or KTAB's code 0–"
+            f"{len(self.choices) - 1}; got {value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class PairList(Parameter):
+    """``IdealAdjustment``: ``[[adjusting actor, reference actor, adjust], ...]``.
+
+    From the command line it is YAML or JSON text, e.g. ``[[eu, usa, 0.2], [eu, eu, 0.8]]``.
+    """
+
+    def parse(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value) if value.strip() else []
+            except yaml.YAMLError:
+                raise ValueError(f"{self.name}: expected a YAML/JSON list, got {value!r}") from None
+        if value is None:
+            value = []
+        ok = isinstance(value, list | tuple) and all(
+            isinstance(p, list | tuple)
+            and len(p) == 3
+            and isinstance(p[0], str)
+            and isinstance(p[1], str)
+            and isinstance(p[2], int | float)
+            and not isinstance(p[2], bool)
+            for p in value
+        )
+        if not ok:
+            raise ValueError(
+                f"{self.name}: expected a list of [adjusting actor, reference actor, number];"
+                f" got {value!r}"
+            )
+        return [[str(a), str(b), float(x)] for a, b, x in value]
+
+
+VICTORY_PROB_MODEL = Choice(
+    "VictoryProbModel",
+    str,
+    "Linear",
+    "probability that a coalition beats another: Linear C1/(C1+C2), Square, Quartic, Octic"
+    " (powers of the strengths), Binary (sure win from a 10 % advantage)",
+    choices=K.VICTORY,
+)
+PCE_MODEL = Choice(
+    "PCEModel",
+    str,
+    "Conditional",
+    "probabilistic Condorcet election: Conditional (product of pairwise wins), MarkovIncentive,"
+    " MarkovUniform (fixed points of Markov chains of challenges)",
+    choices=K.PCE,
+)
+STATE_TRANSITIONS = Choice(
+    "StateTransitions",
+    str,
+    "Deterministic",
+    "each actor takes its most likely bargain (Deterministic) or draws one (Stochastic)",
+    choices=K.TRANSITIONS,
+)
+VOTING_RULE = Choice(
+    "VotingRule",
+    str,
+    "Proportional",
+    "vote on a utility difference du: Binary sign(du), PropBin 0.8du+0.2sign(du),"
+    " Proportional du, PropCbc (du+du³)/2, Cubic du³, ASymProsp (gains count 2/3)",
+    choices=K.VOTING,
+    aliases={"Prop": "Proportional"},
+)
+BIG_R_ADJUST = Choice(
+    "BigRAdjust",
+    str,
+    "OneThird",
+    "how far an actor's estimate of another's risk attitude moves from its own toward the"
+    " true one: No, OneThird, Half, TwoThirds, Full",
+    choices=K.BIG_R_ADJUST,
+    aliases={"None": "No"},
+)
+BIG_R_RANGE = Choice(
+    "BigRRange",
+    str,
+    "Mid",
+    "range of risk attitudes from least to most likely position: Min [0,1], Mid [-0.5,1],"
+    " Max [-1,1]",
+    choices=K.BIG_R_RANGE,
+)
+THIRD_PARTY_COMMIT = Choice(
+    "ThirdPartyCommit",
+    str,
+    "SemiCommit",
+    "how a third party values joining a challenge; with NoCommit and FullCommit KTAB's third"
+    " parties cancel out (vote 0)",
+    choices=K.THIRD_PARTY,
+)
+INTER_VEC_BRGN = Choice(
+    "InterVecBrgn",
+    str,
+    "S2P2",
+    "bargain interpolation weights: S1P1 salience×P, S2P2 salience²×P², S2PMax",
+    choices=K.INTER_VEC,
+)
+BARGN_MODEL = Choice(
+    "BargnModel",
+    str,
+    "InitOnlyInterp",
+    "bargains offered: the initiator's interpolation (InitOnlyInterp), also the receiver's"
+    " (InitRcvrInterp), or their capability×salience-weighted compromise (PWCompInterp)",
+    choices=K.BARGAIN,
+)
+IDEAL_ADJUSTMENT = PairList(
+    "IdealAdjustment",
+    list,
+    [],
+    "accommodation: [[adjusting actor, reference actor, share], ...]; an actor's ideal moves"
+    " by these shares to the reference actors' new positions each turn (KTAB's iaPair);"
+    " empty = ideals follow positions",
+)
+MAX_TURNS = Parameter("max_turns", int, 100, "stop after this many turns at the latest (KTAB 100)")
+KTAB_COMPAT = Parameter(
+    "ktab_compat",
+    bool,
+    False,
+    "reproduce KTAB's documented quirks instead of detente's fixes (see docs/smp.md)",
+)
+SALIENCE_POLICY = Parameter(
+    "salience_total",
+    str,
+    "auto",
+    "SMP needs each actor's saliences to total at most 1. auto: union if any total exceeds 1,"
+    " else as given; union: total 1-Π(1-s), split in proportion to s (KTAB analysts' rule);"
+    " normalize: divide totals above 1 by themselves; as-given: refuse totals above 1",
+    choices=SALIENCE_TOTAL,
+)
+
+PARAMETERS: tuple[Parameter, ...] = (
+    VICTORY_PROB_MODEL,
+    PCE_MODEL,
+    STATE_TRANSITIONS,
+    VOTING_RULE,
+    BIG_R_ADJUST,
+    BIG_R_RANGE,
+    THIRD_PARTY_COMMIT,
+    INTER_VEC_BRGN,
+    BARGN_MODEL,
+    IDEAL_ADJUSTMENT,
+    MAX_TURNS,
+    KTAB_COMPAT,
+    SALIENCE_POLICY,
+)
+
+
+def config(params: Mapping[str, Any]) -> K.Config:
+    """The kernel's configuration from resolved parameters (defaults filled in).
+
+    Examples
+    --------
+    >>> config({"VotingRule": "PropCbc"}).voting == K.VR_PROPCBC
+    True
+    """
+    full = {p.name: p.default for p in PARAMETERS}
+    full.update({k: v for k, v in params.items() if k in full})
+    p = {q.name: q.parse(full[q.name]) for q in PARAMETERS}
+    if p["max_turns"] < 1:
+        raise ValueError(f"max_turns: expected at least 1, got {p['max_turns']}")
+    return K.Config(
+        victory=K.VICTORY.index(p["VictoryProbModel"]),
+        pce=K.PCE.index(p["PCEModel"]),
+        stochastic=p["StateTransitions"] == "Stochastic",
+        voting=K.VOTING.index(p["VotingRule"]),
+        big_r_adjust=K.BIG_R_ADJUST.index(p["BigRAdjust"]),
+        big_r_range=K.BIG_R_RANGE.index(p["BigRRange"]),
+        third_party=K.THIRD_PARTY.index(p["ThirdPartyCommit"]),
+        inter_vec=K.INTER_VEC.index(p["InterVecBrgn"]),
+        bargain=K.BARGAIN.index(p["BargnModel"]),
+        max_turns=int(p["max_turns"]),
+        ktab_compat=bool(p["ktab_compat"]),
+    )
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A scenario ready for the kernel, and how to map positions back to the issue scales."""
+
+    inputs: K.Inputs
+    config: K.Config
+    low: F
+    span: F
+    salience: F
+    notes: tuple[str, ...]
+
+
+def combine_saliences(
+    salience: F, policy: str, actors: Sequence[str] | None = None
+) -> tuple[F, str | None]:
+    """Saliences with every actor's total at most 1, and a note on what was done.
+
+    ``union``: the total becomes ``1 - Π_k (1 - s_k)`` (attention to any issue), split across
+    issues in proportion to ``s_k``; KTAB's analysts made the SOE inputs this way (saliences
+    30 and 60 became 24 and 48). ``normalize``: totals above 1 are divided by themselves.
+    ``auto``: ``union`` if some total exceeds 1, else unchanged. ``as-given``: unchanged, and a
+    total above 1 is an error.
+
+    Examples
+    --------
+    >>> s, note = combine_saliences(np.array([[0.30, 0.60], [0.65, 0.60]]), "auto")
+    >>> s.round(4)  # KTAB's SOE data: Xi Jinping 30, 60 and Li Keqiang 65, 60
+    array([[0.24  , 0.48  ],
+           [0.4472, 0.4128]])
+    """
+    total = salience.sum(axis=1)
+    over = total > 1.0 + SALIENCE_TOL
+    if policy == "as-given" or (policy == "auto" and not over.any()):
+        if over.any():
+            i = int(np.argmax(total))
+            who = repr(actors[i]) if actors is not None else f"actor {i + 1}"
+            raise ValueError(
+                f"SMP needs each actor's saliences to total at most 1; {who} totals"
+                f" {total[i]:.4g} (use salience_total=union or normalize)"
+            )
+        return salience, None
+    if policy == "normalize":
+        scale = np.where(over, total, 1.0)
+        return salience / scale[:, None], (
+            f"saliences of {int(over.sum())} actor(s) totalling more than 1 were divided by"
+            " their totals (salience_total=normalize)"
+        )
+    union = 1.0 - np.prod(1.0 - salience, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total[:, None] > 0, salience / total[:, None], 0.0)
+    why = "some actor's saliences total more than 1, so" if policy == "auto" else ""
+    return share * union[:, None], (
+        f"{why} each actor's saliences were combined as a union, total = 1 - Π(1 - s),"
+        " split across issues in proportion to the given saliences, as KTAB's analysts did"
+        f" (salience_total={policy}; largest total {total.max():.3g} became"
+        f" {union[int(np.argmax(total))]:.3g})"
+    ).strip()
+
+
+def accommodation(arrays: ScenarioArrays, pairs: Sequence[Sequence[Any]]) -> F | None:
+    """KTAB's ideal-adjustment matrix: identity, with the given ``[i, j, a]`` entries set.
+
+    Returns None for the identity (ideals follow positions). Each row must total at most 1.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> acc = accommodation(load_default().arrays(), [["eu", "eu", 0.8], ["eu", "usa", 0.2]])
+    >>> acc[4, [1, 4]]
+    array([0.2, 0.8])
+    """
+    if not pairs:
+        return None
+    n = len(arrays.actors)
+    index = {a: i for i, a in enumerate(arrays.actors)}
+    acc = np.eye(n)
+    for adjusting, reference, share in pairs:
+        for name in (adjusting, reference):
+            if name not in index:
+                raise ValueError(f"IdealAdjustment: unknown actor {name!r}")
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(
+                f"IdealAdjustment: share of {adjusting!r} toward {reference!r} must lie in"
+                f" [0, 1], got {share}"
+            )
+        acc[index[adjusting], index[reference]] = share
+    total = acc.sum(axis=1)
+    if (total > 1.0 + 1e-10).any():
+        i = int(np.argmax(total))
+        raise ValueError(
+            f"IdealAdjustment: the shares of {arrays.actors[i]!r} total {total[i]:.4g}; at most"
+            " 1 (set its own share, e.g. [name, name, 0.8], so that the row sums to 1 or less)"
+        )
+    if np.allclose(acc, np.eye(n), rtol=0.0, atol=1e-10):
+        return None
+    return acc
+
+
+def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
+    """Check a scenario for SMP and put it on KTAB's 0–1 scale.
+
+    Raises ``ValueError`` (one line) for a missing stance, an actor without any salience, a
+    non-positive capability or fewer than two actors.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> prep = prepare(load_default().arrays(), {})
+    >>> bool(prep.inputs.salience.sum(axis=1).max() <= 1), prep.config.voting == K.VR_PROP
+    (True, True)
+    """
+    cfg = config(params)
+    n = arrays.position.shape[0]
+    if n < 2:
+        raise ValueError("SMP needs at least two actors")
+    missing = [
+        f"{arrays.actors[i]} on {arrays.issues[k]}"
+        for i, k in zip(*np.nonzero(~arrays.present), strict=True)
+    ]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            "SMP needs every actor's position on every issue; missing: "
+            + ", ".join(missing[:5])
+            + more
+        )
+    if not (arrays.capability > 0).all():
+        raise ValueError("SMP needs every capability to be > 0")
+    policy = SALIENCE_POLICY.parse(params.get("salience_total", "auto"))
+    salience, note = combine_saliences(
+        np.asarray(arrays.salience, dtype=np.float64), policy, arrays.actors
+    )
+    silent = np.flatnonzero(salience.sum(axis=1) <= 0)
+    if silent.size:
+        raise ValueError(
+            f"SMP needs every actor to care about some issue; {arrays.actors[silent[0]]!r} has"
+            " salience 0 on all"
+        )
+    low = np.asarray(arrays.scale_min, dtype=np.float64)
+    span = np.asarray(arrays.scale_max, dtype=np.float64) - low
+    x01 = (np.asarray(arrays.position, dtype=np.float64) - low) / span
+    pairs = params.get("IdealAdjustment") or []
+    acc = accommodation(arrays, IDEAL_ADJUSTMENT.parse(pairs))
+    inputs = K.Inputs(
+        capability=np.asarray(arrays.capability, dtype=np.float64),
+        salience=salience,
+        position=x01,
+        accommodation=acc,
+    )
+    notes = [note] if note else []
+    if not (np.all(low == 0.0) and np.all(span == 100.0)):
+        notes.append(
+            "positions were mapped from each issue's scale to KTAB's 0–1 scale and back;"
+            " bargains are rounded to 1/10000 of each scale, as KTAB rounds to 0.01 of 0–100"
+        )
+    return Prepared(inputs, cfg, low, span, salience, tuple(notes))
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+def _resolve(arrays: ScenarioArrays, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    stored = arrays.parameters.get("smp", {})
+    return SPEC.resolve_params(stored, params or {})
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Final states of replicated SMP runs (see :func:`run_batch`).
+
+    ``turns[r]``, ``final_positions[r, actor, issue]`` (issue scales), ``forecast[r, issue]``,
+    ``final_win_probability[r, actor]``.
+    """
+
+    actors: tuple[str, ...]
+    issues: tuple[str, ...]
+    turns: NDArray[np.intp]
+    final_positions: F
+    forecast: F
+    final_win_probability: F
+
+
+def run_batch(
+    scenario: Scenario | ScenarioArrays,
+    replicates: int,
+    *,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+    generators: Sequence[np.random.Generator] | None = None,
+) -> Batch:
+    """Run ``replicates`` independent SMP runs as one vectorised batch.
+
+    Replicate ``r`` draws from ``np.random.default_rng(seed).spawn(replicates)[r]`` (or from
+    ``generators[r]``), so it equals a single run given that generator. Deterministic
+    parameters give identical replicates.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> b = run_batch(load_default(), 3, params={"StateTransitions": "Stochastic",
+    ...                                          "max_turns": 3})
+    >>> b.final_positions.shape
+    (3, 8, 6)
+    """
+    arrays = scenario.arrays() if isinstance(scenario, Scenario) else scenario
+    resolved = _resolve(arrays, params)
+    prep = prepare(arrays, resolved)
+    if generators is None:
+        generators = np.random.default_rng(seed).spawn(replicates)
+    if len(generators) != replicates:
+        raise ValueError("need one generator per replicate")
+    hist = K.simulate(prep.inputs, prep.config, generators, record=False)
+    assert hist.final_outcome is not None
+    assert hist.final_win is not None
+    x = hist.positions[-1]
+    forecast = K.outcome_mean(x, hist.final_outcome)
+    return Batch(
+        actors=arrays.actors,
+        issues=arrays.issues,
+        turns=hist.turns,
+        final_positions=x * prep.span + prep.low,
+        forecast=forecast * prep.span + prep.low,
+        final_win_probability=hist.final_win,
+    )
+
+
+def _issue_map(values: F, issues: Sequence[str]) -> dict[str, float]:
+    return {k: float(v) for k, v in zip(issues, values, strict=True)}
+
+
+def _outcomes(
+    p_actor: F, rep: NDArray[np.bool_], group: NDArray[np.intp], actors: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The distinct positions: representative actor (its position is the outcome's), members
+    and probability."""
+    out = []
+    for g in map(int, np.flatnonzero(rep)):
+        members = [actors[int(i)] for i in np.flatnonzero(group == g)]
+        out.append(
+            {"representative": actors[g], "actors": members, "probability": float(p_actor[g])}
+        )
+    return out
+
+
+def _build_trace(
+    arrays: ScenarioArrays, params: Mapping[str, Any], prep: Prepared, hist: K.History
+) -> Trace:
+    actors, issues = arrays.actors, arrays.issues
+    n = len(actors)
+    low, span = prep.low, prep.span
+
+    def scale(v: F) -> F:
+        out: F = v * span + low
+        return out
+
+    positions = np.stack([scale(x[0]) for x in hist.positions])
+    turns = int(hist.turns[0])
+    cfg = prep.config
+    per_turn: list[dict[str, Any]] = []
+    notes = list(prep.notes)
+    for t in range(turns + 1):
+        state_x = hist.positions[t][:1]
+        p_act, rep, group = hist.win[t][:1], hist.representative[t][:1], hist.group[t][:1]
+        fc = K.outcome_mean(state_x, hist.outcome[t][:1])[0]
+        w = prep.inputs.capability[:, None] * prep.salience
+        cs = (w * state_x[0]).sum(axis=0) / w.sum(axis=0)
+        entry: dict[str, Any] = {
+            "turn": t,
+            "risk_attitudes": {a: float(v) for a, v in zip(actors, hist.risk[t][0], strict=True)},
+            "win_probability": {a: float(v) for a, v in zip(actors, p_act[0], strict=True)},
+            "outcomes": _outcomes(p_act[0], rep[0], group[0], actors),
+            "forecast": _issue_map(scale(fc), issues),
+            "weighted_mean": _issue_map(scale(cs), issues),
+            "challenges": [],
+            "bargains": [],
+            "moves": [],
+        }
+        if hist.flat[t][0]:
+            notes.append(
+                f"turn {t}: every position was equally likely in the risk-attitude election;"
+                + (
+                    " risk attitudes are undefined (NaN) as in KTAB (ktab_compat)"
+                    if cfg.ktab_compat
+                    else " all actors were treated as risk neutral (KTAB divides by zero here)"
+                )
+            )
+        if t < turns:
+            rec = hist.records[t]
+            entry["challenges"] = _challenge_list(rec.challenges, actors)
+            entry["bargains"], entry["moves"] = _bargain_list(
+                t, rec, hist.positions[t][0], scale, actors, issues, n
+            )
+        per_turn.append(entry)
+    final = per_turn[-1]
+    if turns >= cfg.max_turns:
+        notes.append(f"the run reached max_turns={cfg.max_turns} before movement died down")
+    if cfg.stochastic:
+        notes.append(
+            "stochastic transitions: each actor drew its bargain with one uniform number per turn"
+            " from the run's seed (KTAB's own stochastic runs are not reproducible)"
+        )
+    details: dict[str, Any] = {
+        "turns": turns,
+        "final_win_probability": final["win_probability"],
+        "final_outcomes": [
+            {**o, "position": _outcome_position(o, positions[-1], actors, issues)}
+            for o in final["outcomes"]
+        ],
+        "saliences_used": {a: _issue_map(prep.salience[i], issues) for i, a in enumerate(actors)},
+        "per_turn": per_turn,
+    }
+    return Trace(
+        model="smp",
+        actors=actors,
+        issues=issues,
+        positions=positions,
+        forecast=np.array([final["forecast"][k] for k in issues]),
+        params=dict(params),
+        notes=tuple(notes),
+        details=details,
+    )
+
+
+def _outcome_position(
+    outcome: Mapping[str, Any], final: F, actors: Sequence[str], issues: Sequence[str]
+) -> dict[str, float]:
+    """The position of an outcome: its representative's (the first actor found there)."""
+    i = list(actors).index(outcome["representative"])
+    return _issue_map(final[i], issues)
+
+
+def _num(v: float) -> float | None:
+    return None if not np.isfinite(v) else float(v)
+
+
+def _challenge_list(ch: K.Challenges, actors: Sequence[str]) -> list[dict[str, Any]]:
+    out = []
+    for i in np.flatnonzero(ch.target[0] >= 0):
+        out.append(
+            {
+                "initiator": actors[int(i)],
+                "target": actors[int(ch.target[0, i])],
+                "gain_by_initiator": _num(ch.gain_init_by_init[0, i]),
+                "p_win_by_initiator": _num(ch.p_by_init[0, i]),
+                "gain_target_by_initiator": _num(ch.gain_target_by_init[0, i]),
+                "p_win_by_target": _num(ch.p_by_target[0, i]),
+                "gain_init_by_target": _num(ch.gain_init_by_target[0, i]),
+                "gain_target_by_target": _num(ch.gain_target_by_target[0, i]),
+            }
+        )
+    return out
+
+
+def _bargain_list(
+    turn: int,
+    rec: K.TurnRecord,
+    x: F,
+    scale: Any,
+    actors: Sequence[str],
+    issues: Sequence[str],
+    n: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    brg = rec.bargains
+    opts, prob, chosen = brg.options[0], brg.prob[0], brg.chosen[0]
+    # where each slot sits in its two parties' option lists
+    where: dict[tuple[int, int], int] = {}
+    for k in range(n):
+        for o, s in enumerate(opts[k]):
+            if s >= 0:
+                where[int(s), k] = o
+    listing: list[dict[str, Any]] = []
+    index_of_slot: dict[int, int] = {}
+    for k in range(n):
+        listing.append(
+            {
+                "turn": turn,
+                "initiator": actors[k],
+                "receiver": None,
+                "status_quo": True,
+                "value": 0.0,
+                "position": _issue_map(scale(x[k]), issues),
+                "init_prob": float(prob[k, 0]),
+                "init_selected": bool(chosen[k] == 0),
+                "recd_prob": None,
+                "recd_selected": None,
+            }
+        )
+        for v in range(brg.versions):
+            s = k * brg.versions + v
+            if not brg.valid[0, s]:
+                continue
+            j = int(brg.receiver[0, s])
+            oi, oj = where[s, k], where[s, j]
+            index_of_slot[s] = len(listing)
+            listing.append(
+                {
+                    "turn": turn,
+                    "initiator": actors[k],
+                    "receiver": actors[j],
+                    "status_quo": False,
+                    "value": float(brg.value[0, s]),
+                    "position": _issue_map(scale(brg.pos_init[0, s]), issues),
+                    "receiver_position": _issue_map(scale(brg.pos_rcvr[0, s]), issues),
+                    "init_prob": float(prob[k, oi]),
+                    "init_selected": bool(chosen[k] == oi),
+                    "recd_prob": float(prob[j, oj]),
+                    "recd_selected": bool(chosen[j] == oj),
+                }
+            )
+    moves = []
+    for k in map(int, np.flatnonzero(rec.mover[0] >= 0)):
+        s = int(rec.mover[0, k])
+        init = s // brg.versions
+        moves.append(
+            {
+                "actor": actors[k],
+                "bargain": index_of_slot[s],
+                "initiator": actors[init],
+                "receiver": actors[int(brg.receiver[0, s])],
+            }
+        )
+    return listing, moves
+
+
+def simulate(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]) -> Trace:
+    """The registered model: one SMP run, every turn recorded (see the module docstring).
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> trace = simulate(load_default().arrays(), np.random.default_rng(0), {"max_turns": 3})
+    >>> trace.positions.shape, trace.details["turns"]
+    ((4, 8, 6), 3)
+    """
+    prep = prepare(arrays, params)
+    hist = K.simulate(prep.inputs, prep.config, [rng], record=True)
+    return _build_trace(arrays, params, prep, hist)
+
+
+# -- explain -------------------------------------------------------------------------------------
+
+MAX_MOVES = 3
+"""Movers named per turn; the rest are counted."""
+MAX_CHALLENGES = 2
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 10 else f"{v:.0f}"
+
+
+def explain(trace: Trace, labels: Labels) -> list[str]:
+    """Turn-by-turn sentences: challenges, who adopted whose bargain, why the forecast moved.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> from detente.models import run
+    >>> lines = explain(run(load_default(), "smp"), Labels())  # doctest: +SKIP
+    """
+    det = trace.details
+    per_turn: list[dict[str, Any]] = det["per_turn"]
+    actors, issues = trace.actors, trace.issues
+    pos = trace.positions
+    idx = {a: i for i, a in enumerate(actors)}
+    name = labels.actor
+    lines: list[str] = []
+    start = per_turn[0]["forecast"]
+    lines.append(
+        "start: the forecast (probability-weighted mean of the distinct positions) is "
+        + ", ".join(f"{labels.issue(k)} {_fmt(start[k])}" for k in issues)
+        + "; "
+        + _likeliest(per_turn[0], name)
+    )
+    for t, entry in enumerate(per_turn[:-1]):
+        parts: list[str] = []
+        chs = sorted(entry["challenges"], key=lambda c: -(c["gain_by_initiator"] or 0.0))
+        for c in chs[:MAX_CHALLENGES]:
+            parts.append(
+                f"{name(c['initiator'])} challenged {name(c['target'])} expecting"
+                f" {c['gain_by_initiator']:+.3f} (win chance {c['p_win_by_initiator']:.2f} by its"
+                f" own estimate, {c['p_win_by_target']:.2f} by {name(c['target'])}'s)"
+            )
+        if len(chs) > MAX_CHALLENGES:
+            more = len(chs) - MAX_CHALLENGES
+            parts.append(f"{more} more actor{'s' if more > 1 else ''} challenged")
+        moves = entry["moves"]
+        dist = {
+            m["actor"]: float(np.abs(pos[t + 1, idx[m["actor"]]] - pos[t, idx[m["actor"]]]).max())
+            for m in moves
+        }
+        ranked = sorted(moves, key=lambda m: -dist[m["actor"]])
+        for m in ranked[:MAX_MOVES]:
+            parts.append(_move_sentence(m, t, pos, idx, issues, labels))
+        if len(ranked) > MAX_MOVES:
+            more = len(ranked) - MAX_MOVES
+            parts.append(f"{more} more actor{'s' if more > 1 else ''} moved less")
+        if not moves:
+            parts.append("no actor moved")
+        parts.append(_forecast_sentence(entry, per_turn[t + 1], pos, t, idx, issues, labels))
+        lines.append(f"turn {t + 1}: " + "; ".join(p for p in parts if p) + ".")
+    final = per_turn[-1]
+    lines.append(
+        f"end after {det['turns']} turns: "
+        + ", ".join(f"{labels.issue(k)} {_fmt(trace.forecast[j])}" for j, k in enumerate(issues))
+        + "; "
+        + _likeliest(final, name)
+    )
+    return lines
+
+
+def _likeliest(entry: Mapping[str, Any], name: Any) -> str:
+    outs = sorted(entry["outcomes"], key=lambda o: -o["probability"])
+    best = outs[0]
+    who = ", ".join(name(a) for a in best["actors"][:4])
+    more = f" and {len(best['actors']) - 4} more" if len(best["actors"]) > 4 else ""
+    return (
+        f"{len(outs)} distinct position(s); the likeliest (p = {best['probability']:.2f}) is held"
+        f" by {who}{more}"
+    )
+
+
+def _move_sentence(
+    m: Mapping[str, Any],
+    t: int,
+    pos: F,
+    idx: Mapping[str, int],
+    issues: Sequence[str],
+    labels: Labels,
+) -> str:
+    k = idx[m["actor"]]
+    other = m["receiver"] if m["actor"] == m["initiator"] else m["initiator"]
+    delta = pos[t + 1, k] - pos[t, k]
+    order = np.argsort(-np.abs(delta), kind="stable")
+    main = int(order[0])
+    toward = np.sign(pos[t, idx[other], main] - pos[t, k, main]) == np.sign(delta[main])
+    how = "toward" if toward else "away from"
+    whose = "its own offer to" if m["actor"] == m["initiator"] else "the offer of"
+    text = (
+        f"{labels.actor(m['actor'])} adopted {whose} {labels.actor(other)} and moved"
+        f" {_fmt(abs(delta[main]))} points {how} {labels.actor(other)} on"
+        f" {labels.issue(issues[main])}"
+    )
+    extra = [int(j) for j in order[1:3] if abs(delta[j]) >= 0.5]
+    if extra:
+        text += (
+            " (and "
+            + ", ".join(f"{_fmt(abs(delta[j]))} on {labels.issue(issues[j])}" for j in extra)
+            + ")"
+        )
+    return text
+
+
+def _forecast_sentence(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    pos: F,
+    t: int,
+    idx: Mapping[str, int],
+    issues: Sequence[str],
+    labels: Labels,
+) -> str:
+    """Why the forecast moved.
+
+    Each actor carries its outcome's probability split evenly among the outcome's holders
+    (``π_i``), so the forecast is ``f = Σ_i π_i x_i`` and, as both sets of weights sum to 1,
+    its change splits exactly into per-actor terms ``π'_i (x'_i − f) − π_i (x_i − f)``: the
+    actor's own move (``π'_i (x'_i − x_i)``) plus the probability its outcome gained or lost
+    times its distance from the old forecast (``(π'_i − π_i)(x_i − f)``).
+    """
+    f0, f1 = before["forecast"], after["forecast"]
+    shifts = {k: f1[k] - f0[k] for k in issues}
+    k = max(issues, key=lambda q: abs(shifts[q]))
+    j = issues.index(k)
+    if abs(shifts[k]) < 0.005:
+        return "the forecast did not move"
+    pi0, pi1 = _shares(before, idx), _shares(after, idx)
+    x0, x1 = pos[t, :, j], pos[t + 1, :, j]
+    move = pi1 * (x1 - x0)
+    reweight = (pi1 - pi0) * (x0 - f0[k])
+    contrib = move + reweight
+    order = np.argsort(-np.abs(contrib), kind="stable")
+    actors = list(idx)
+    why = []
+    for i in order[:2]:
+        if abs(contrib[i]) < 0.005:
+            continue
+        reason = []
+        if abs(move[i]) >= 0.005:
+            reason.append(f"its move {move[i]:+.2f}")
+        if abs(reweight[i]) >= 0.005:
+            likelier = "likelier" if pi1[i] > pi0[i] else "less likely"
+            reason.append(f"its outcome {likelier} {reweight[i]:+.2f}")
+        why.append(f"{labels.actor(actors[i])} {contrib[i]:+.2f} ({', '.join(reason)})")
+    text = f"the {labels.issue(k)} forecast moved from {_fmt(f0[k])} to {_fmt(f1[k])}"
+    others = [q for q in issues if q != k and abs(shifts[q]) >= 0.5]
+    if others:
+        text += (
+            " (also " + ", ".join(f"{labels.issue(q)} {shifts[q]:+.1f}" for q in others[:2]) + ")"
+        )
+    if why:
+        text += ", mostly through " + " and ".join(why)
+    return text
+
+
+def _shares(entry: Mapping[str, Any], idx: Mapping[str, int]) -> F:
+    pi = np.zeros(len(idx))
+    total = sum(o["probability"] for o in entry["outcomes"])
+    for o in entry["outcomes"]:
+        for a in o["actors"]:
+            pi[idx[a]] = o["probability"] / len(o["actors"]) / total
+    return pi
+
+
+SPEC = register(
+    ModelSpec(
+        name="smp",
+        title="Spatial model of politics (KTAB)",
+        summary="KTAB's SMP: actors challenge, bargain and vote on bargains turn by turn in a"
+        " multi-issue space; forecast = probability-weighted mean of the final positions.",
+        function=simulate,
+        parameters=PARAMETERS,
+        aliases=("ktab",),
+        explain=explain,
+    )
+)

@@ -1,0 +1,1231 @@
+"""The numerical kernel of the spatial model of politics (KTAB's ``smpc``), vectorised.
+
+Every array carries a leading replicate axis ``r`` (one scenario run several times with
+independent random streams), then actors and dimensions: positions ``x[r, actor, dim]`` on
+KTAB's internal 0–1 scale. A Python loop runs over turns only; inside a turn the work is
+whole-array NumPy over replicates, initiators, targets and third parties. Where a turn needs
+``n³`` numbers (third parties of every challenge, votes of every actor on every pair of
+positions) they are produced in chunks of initiators (or options) of at most
+``Config.chunk_elements`` elements and reduced at once, so peak memory stays ``O(n²)`` per
+replicate plus one chunk.
+
+Which KTAB source holds each step (``examples/smp/libsrc`` unless said otherwise):
+
+* distances and utilities: ``smp.cpp`` (``SMPModel::bvDiff``, ``SMPModel::bsUtil``);
+* votes, coalitions, victory probabilities, PCE: ``KTAB/kmodel/libsrc/kmodel.cpp``
+  (``Model::vote``, ``Model::coalitions``, ``Model::vProb``, ``Model::condPCE``,
+  ``Model::markovIncentivePCE``, ``Model::markovUniformPCE``);
+* risk attitudes: ``smp.cpp`` (``SMPState::setAllAUtil``, ``Model::bigRfromProb``,
+  ``Model::estNRA`` in ``kmodel.cpp``);
+* win probabilities of unique positions: ``smp.cpp`` (``SMPState::pDist``,
+  ``SMPModel::showVPHistory``), ``KTAB/kutils/libsrc/kutils.h`` (``ueIndices``),
+  ``KTAB/kmodel/libsrc/kstate.cpp`` (``State::posProb``);
+* challenges: ``smpbcn.cpp`` (``SMPState::probEduChlg``, ``bestChallenge``),
+  ``kmodel.cpp`` (``Actor::vProbLittle``, ``Actor::thirdPartyVoteSU``);
+* bargains: ``smp.cpp`` (``SMPActor::interpBrgnSnPm``, ``interpBrgnS2PMax``,
+  ``interpolateBrgn``), ``smpbcn.cpp`` (``SMPState::doBCN``);
+* choosing bargains: ``smpbcn.cpp`` (``SMPState::updateBestBrgnPositions``);
+* ideals and the stopping rule: ``smp.cpp`` (``SMPState::newIdeals``, ``smpStopFn``,
+  ``SMPModel::configExec``).
+
+Floating-point operations follow KTAB's order where that is cheap (e.g. ``(u + u) + w``), so
+that intermediate values agree to ~1e-15 and near-ties break the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+F = NDArray[np.float64]
+I = NDArray[np.intp]  # noqa: E741 (array of indices)
+B = NDArray[np.bool_]
+
+# -- parameter codes, in KTAB's enum order (the integers of its scenario table) -----------------
+
+VICTORY = ("Linear", "Square", "Quartic", "Octic", "Binary")
+PCE = ("Conditional", "MarkovIncentive", "MarkovUniform")
+TRANSITIONS = ("Deterministic", "Stochastic")
+VOTING = ("Binary", "PropBin", "Proportional", "PropCbc", "Cubic", "ASymProsp")
+BIG_R_ADJUST = ("No", "OneThird", "Half", "TwoThirds", "Full")
+BIG_R_RANGE = ("Min", "Mid", "Max")
+THIRD_PARTY = ("NoCommit", "SemiCommit", "FullCommit")
+INTER_VEC = ("S1P1", "S2P2", "S2PMax")
+BARGAIN = ("InitOnlyInterp", "InitRcvrInterp", "PWCompInterp")
+
+VP_LINEAR, VP_SQUARE, VP_QUARTIC, VP_OCTIC, VP_BINARY = range(5)
+PCE_CONDITIONAL, PCE_MARKOV_INCENTIVE, PCE_MARKOV_UNIFORM = range(3)
+VR_BINARY, VR_PROPBIN, VR_PROP, VR_PROPCBC, VR_CUBIC, VR_ASYM = range(6)
+RA_NO, RA_ONE_THIRD, RA_HALF, RA_TWO_THIRDS, RA_FULL = range(5)
+RR_MIN, RR_MID, RR_MAX = range(3)
+TPC_NO, TPC_SEMI, TPC_FULL = range(3)
+IVB_S1P1, IVB_S2P2, IVB_S2PMAX = range(3)
+BM_INIT_ONLY, BM_INIT_RCVR, BM_PW_COMP = range(3)
+
+# -- KTAB's constants ---------------------------------------------------------------------------
+
+MIN_COALITION = 1e-8
+"""Strength every coalition starts with in an election (``Model::coalitions``)."""
+MIN_CONTEST = 1e-10
+"""Strength every side starts with in a challenge (``SMPState::probEduChlg``)."""
+MIN_GAIN = 1e-5
+"""A challenge must be worth more than this to be made (``SMPState::bestChallenge``)."""
+MIN_BARGAIN_WEIGHT = 1e-6
+"""Added to one side's weight in an interpolated bargain (``interpBrgnSnPm``)."""
+POSITION_TOL = 1e-3
+"""Positions closer than this (Euclidean, 0–1 scale) are one outcome (``SMPModel::posTol``)."""
+STOP_RATIO = 0.02
+STOP_MIN_DELTA = 1e-4
+STOP_MIN_TURNS = 2
+MARKOV_INCENTIVE_TOL = 1e-8
+MARKOV_UNIFORM_TOL = 1e-6
+MARKOV_MAX_ITER = 100_000
+"""KTAB iterates the Markov PCEs until converged, without a bound; we stop (and raise) here."""
+FLAT_RISK_TOL = 1e-12
+"""Below this spread of probabilities every position counts as equally likely (A.4)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The nine KTAB parameters as codes (see the tuples above) and detente's own options."""
+
+    victory: int = VP_LINEAR
+    pce: int = PCE_CONDITIONAL
+    stochastic: bool = False
+    voting: int = VR_PROP
+    big_r_adjust: int = RA_ONE_THIRD
+    big_r_range: int = RR_MID
+    third_party: int = TPC_SEMI
+    inter_vec: int = IVB_S2P2
+    bargain: int = BM_INIT_ONLY
+    max_turns: int = 100
+    ktab_compat: bool = False
+    chunk_elements: int = 1 << 17
+    """Largest temporary array (elements) of the n³ parts of a turn; 1 MB blocks stay in cache."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A scenario on the 0–1 scale: ``capability[n]``, ``salience[n, D]``, ``position[n, D]``.
+
+    ``accommodation[n, n]`` is KTAB's ideal-adjustment matrix, or None for the identity
+    (ideals follow positions).
+    """
+
+    capability: F
+    salience: F
+    position: F
+    accommodation: F | None = None
+
+
+# -- votes and elections (kmodel.cpp) -------------------------------------------------------------
+
+
+def vote(rule: int, w: F | float, du: F) -> F:
+    """KTAB's vote of weight ``w`` on a utility difference ``du`` (``Model::vote``).
+
+    Examples
+    --------
+    >>> vote(VR_PROPCBC, 2.0, np.array([0.5]))
+    array([0.625])
+    """
+    if rule == VR_PROP:
+        return np.multiply(w, du)
+    if rule == VR_BINARY:
+        return np.multiply(w, np.clip(du / 1e-8, -1.0, 1.0))
+    if rule == VR_PROPBIN:
+        return np.multiply(w, (1 - 0.2) * du + 0.2 * np.clip(du / 1e-8, -1.0, 1.0))
+    if rule == VR_PROPCBC:
+        return np.multiply(w, (1 - 0.5) * du + 0.5 * (du * du * du))
+    if rule == VR_CUBIC:
+        return np.multiply(w, du * du * du)
+    if rule == VR_ASYM:
+        # losses count fully, gains two thirds (prospect theory)
+        gain = np.multiply(np.multiply(2.0, w), du) / 3.0
+        loss = np.multiply(w, du)
+        return np.where(du < 0.0, loss, np.where(du > 0.0, gain, 0.0))
+    raise ValueError(f"unknown voting rule code {rule}")
+
+
+def _lower(n: int) -> B:
+    """``lower[a, b] = a > b``: KTAB scans option pairs from the lower-left triangle."""
+    idx = np.arange(n)
+    out: B = idx[:, None] > idx[None, :]
+    return out
+
+
+def seq_sum(a: F, axis: int = -1) -> F:
+    """Left-to-right sum, ``((a0 + a1) + a2) + ...``, as KTAB's ``+=`` loops add.
+
+    NumPy's ``sum`` adds pairwise; the difference is round-off, but KTAB's coalition floor
+    (1e-8) turns the round-off between two options that are the same state into differences
+    of 1e-6 in their probabilities, so where that can happen we add in KTAB's order.
+
+    Examples
+    --------
+    >>> float(seq_sum(np.array([1e16, 1.0, 1.0, -1e16])))
+    0.0
+    """
+    return seq_sum0(np.moveaxis(a, axis, 0))
+
+
+def seq_sum0(a: F, initial: float | None = None) -> F:
+    """Left-to-right sum over the leading axis, starting from ``initial`` if given.
+
+    An outer-axis ``add.reduce`` of a C-contiguous array adds whole rows in order; with a
+    single element per row NumPy would switch to pairwise summation, so that case (and a
+    non-contiguous input) goes through ``add.accumulate``, sequential by definition.
+    ``tests/models/test_smp.py`` pins both facts.
+    """
+    if a.flags.c_contiguous and a[0].size >= 2:
+        if initial is None:
+            out: F = np.add.reduce(a, axis=0)
+        else:
+            out = np.add.reduce(a, axis=0, initial=initial)
+        return out
+    if initial is not None:
+        a = np.concatenate([np.full((1, *a.shape[1:]), initial), a])
+    out = np.add.accumulate(a, axis=0)[-1]
+    return out
+
+
+def pair_strengths(
+    rule: int, w: F, table: F, lead: I, row_a: I, row_b: I, chunk_elements: int = 1 << 20
+) -> tuple[F, F]:
+    """Coalition strengths of the pairs ``(row_a, row_b)`` of ``table[:, lead]``.
+
+    ``table[m, l, row]`` is voter ``m``'s utility of an option (voters lead, so that the sum
+    over them runs in KTAB's order); ``w[m]`` the voters' weights. For each pair KTAB casts
+    one vote per voter, ``v_m = vote(w_m, u_ma - u_mb)``, and returns
+    ``(1e-8 + Σ max(v, 0), 1e-8 + Σ max(-v, 0))``: the strengths of ``a`` over ``b`` and of
+    ``b`` over ``a`` (``Model::coalitions``). Votes on NaN utilities count as 0, as in KTAB.
+    """
+    n_p, n_m = row_a.shape[0], table.shape[0]
+    n_rows = table.shape[2]
+    flat = table.reshape(n_m, -1)
+    cab, cba = np.empty(n_p), np.empty(n_p)
+    step = max(2, chunk_elements // max(1, n_m))
+    wb = w[:, None]
+    for p0 in range(0, n_p, step):
+        p1 = min(n_p, p0 + step)
+        la = lead[p0:p1] * n_rows
+        # np.take keeps the gathered [m, pair] block C-contiguous for the ordered sum
+        ua = np.take(flat, la + row_a[p0:p1], axis=1)
+        ub = np.take(flat, la + row_b[p0:p1], axis=1)
+        v = vote(rule, wb, ua - ub)
+        cab[p0:p1] = seq_sum0(np.fmax(v, 0.0), MIN_COALITION)
+        cba[p0:p1] = seq_sum0(np.fmax(-v, 0.0), MIN_COALITION)
+    return cab, cba
+
+
+def coalitions(
+    rule: int, w: F, util: F, valid: B | None = None, chunk_elements: int = 1 << 20
+) -> F:
+    """Coalition strengths ``C[..., a, b]`` of option ``a`` against ``b`` (``Model::coalitions``).
+
+    ``util[..., m, a]`` is voter ``m``'s utility of option ``a``; ``w[m]`` the voting weights.
+    ``C = 1e-8 + Σ_m max(v_m(a, b), 0)`` with voters added in order. KTAB casts each pair's
+    votes once, on ``a > b``, and gives the negative parts to ``b``; for every rule but the
+    asymmetric one that equals voting on both orders, which is what is done here (no gather).
+    ``valid`` is accepted for symmetry with padded elections; padded options get any value.
+
+    Examples
+    --------
+    >>> u = np.array([[1.0, 0.5], [0.2, 1.0]])  # voter 0 prefers option 0, voter 1 option 1
+    >>> coalitions(VR_PROP, np.array([2.0, 1.0]), u).round(6)
+    array([[0. , 1. ],
+           [0.8, 0. ]])
+    """
+    lead_shape = util.shape[:-2]
+    n_vot, n_opt = util.shape[-2], util.shape[-1]
+    # voters first: u[m, ..., a]
+    u = np.ascontiguousarray(np.moveaxis(util, -2, 0))
+    wb = w.reshape((n_vot,) + (1,) * (len(lead_shape) + 2))
+    size = max(1, int(np.prod(lead_shape, dtype=np.int64))) * n_opt * n_vot
+    step = max(1, chunk_elements // size)
+    pos = np.empty((*lead_shape, n_opt, n_opt))
+    neg = np.empty_like(pos) if rule == VR_ASYM else pos
+    for a0 in range(0, n_opt, step):
+        a1 = min(n_opt, a0 + step)
+        v = vote(rule, wb, u[..., a0:a1, None] - u[..., None, :])
+        pos[..., a0:a1, :] = seq_sum0(np.fmax(v, 0.0), MIN_COALITION)
+        if rule == VR_ASYM:
+            neg[..., a0:a1, :] = seq_sum0(np.fmax(-v, 0.0), MIN_COALITION)
+    if rule == VR_ASYM:
+        pos = np.where(_lower(n_opt), pos, np.swapaxes(neg, -1, -2))
+    idx = np.arange(n_opt)
+    pos[..., idx, idx] = MIN_COALITION
+    return pos
+
+
+def victory_probabilities(model: int, c: F) -> F:
+    """``P[..., a, b]``: probability that option ``a`` beats ``b`` (``Model::vProb``).
+
+    Examples
+    --------
+    >>> victory_probabilities(VP_SQUARE, np.array([[1e-8, 2.0], [1.0, 1e-8]]))
+    array([[0.5, 0.8],
+           [0.2, 0.5]])
+    """
+    s1 = c
+    s2 = np.swapaxes(c, -1, -2)
+    if model == VP_LINEAR:
+        x1, x2 = s1, s2
+    elif model == VP_SQUARE:
+        x1, x2 = s1 * s1, s2 * s2
+    elif model == VP_QUARTIC:
+        x1, x2 = (s1 * s1) * (s1 * s1), (s2 * s2) * (s2 * s2)
+    elif model == VP_OCTIC:
+        q1, q2 = (s1 * s1) * (s1 * s1), (s2 * s2) * (s2 * s2)
+        x1, x2 = q1 * q1, q2 * q2
+    elif model == VP_BINARY:
+        # a 10 % advantage wins for sure; linear in between so that round-off cannot flip it
+        thresh, min_x = 1.10, 1e-6
+        r12 = s1 / (s1 + s2)
+        p12 = (r12 * (thresh + 1.0) - 1.0) / (thresh - 1.0)
+        win, lose = s1 >= thresh * s2, s2 >= thresh * s1
+        x1 = np.where(win, 1.0, np.where(lose, min_x, p12))
+        x2 = np.where(win, min_x, np.where(lose, 1.0, 1 - p12))
+    else:
+        raise ValueError(f"unknown victory model code {model}")
+    total = x1 + x2
+    n = c.shape[-1]
+    if model == VP_BINARY:
+        # KTAB evaluates each pair once (a > b); the threshold rule is not symmetric in
+        # floating point, so the upper triangle comes from the same evaluation
+        out: F = np.where(_lower(n), x1 / total, np.swapaxes(x2 / total, -1, -2))
+    else:
+        # x2[b, a] = x1[a, b] for power laws: both triangles are the same numbers
+        out = x1 / total
+    idx = np.arange(n)
+    out[..., idx, idx] = 0.5
+    return out
+
+
+def condorcet_probabilities(pce: int, victory: int, c: F, p_vict: F, valid: B | None = None) -> F:
+    """Probabilistic Condorcet election: ``p[..., a]`` over options (``Model::probCE2``).
+
+    ``valid[..., a]`` marks real options in padded arrays; padded ones get probability 0 and
+    do not take part.
+
+    Examples
+    --------
+    >>> p = np.array([[0.5, 0.8], [0.2, 0.5]])
+    >>> condorcet_probabilities(PCE_CONDITIONAL, VP_LINEAR, p, p)
+    array([0.8, 0.2])
+    """
+    n = c.shape[-1]
+    if pce == PCE_CONDITIONAL:
+        pv = p_vict if valid is None else np.where(valid[..., None, :], p_vict, 1.0)
+        prod = np.take(np.multiply.accumulate(pv, axis=-1), -1, axis=-1)  # KTAB's order
+        if valid is not None:
+            prod = np.where(valid, prod, 0.0)
+        out: F = prod / seq_sum(prod)[..., None]
+        return out
+    if valid is None:
+        valid = np.ones(c.shape[:-1], dtype=bool)
+    both = valid[..., :, None] & valid[..., None, :]
+    count = valid.sum(axis=-1, keepdims=True).astype(np.float64)
+    p = np.where(valid, 1.0 / count, 0.0)
+    pv = np.where(both, p_vict, 0.0)
+    # Each KTAB iteration is linear in p: q_i = Σ_j P_ij (p_i X_ji + p_j X_ij), with X the
+    # challenge probabilities (MarkovIncentive) or 1/N (MarkovUniform). So q = p·a + M p with
+    # a and M fixed; the same numbers as KTAB's loops to round-off (the iteration contracts).
+    if pce == PCE_MARKOV_INCENTIVE:
+        incentive = np.where(both, c * p_vict, 0.0)
+        idx = np.arange(n)
+        incentive[..., idx, idx] += np.where(valid, 1e-10, 0.0)
+        col = seq_sum(incentive, axis=-2)[..., None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            chlg = np.where(both, incentive / col, 0.0)
+        a = (pv * np.swapaxes(chlg, -1, -2)).sum(axis=-1)
+        m = pv * chlg
+        tol = MARKOV_INCENTIVE_TOL
+    elif pce == PCE_MARKOV_UNIFORM:
+        a = pv.sum(axis=-1) / count
+        m = pv / count[..., None]
+        tol = MARKOV_UNIFORM_TOL
+    else:
+        raise ValueError(f"unknown PCE model code {pce}")
+    done = np.zeros(p.shape[:-1], dtype=bool)
+    for _ in range(MARKOV_MAX_ITER):
+        q = p * a + (m * p[..., None, :]).sum(axis=-1)
+        change = np.abs(q - p).max(axis=-1)
+        p = np.where(done[..., None], p, (p + q) / 2.0)
+        # KTAB loops while tol < change: a NaN change ends its loop, too
+        done |= ~(change > tol)
+        if done.all():
+            return p
+    raise RuntimeError("Markov PCE did not converge")
+
+
+def election(cfg: Config, weight: F, util: F, valid: B | None = None) -> tuple[F, F, F]:
+    """``(p, C, P)``: a full KTAB election (``Model::scalarPCE``) over options ``a``.
+
+    ``util[..., m, a]`` utilities of voters to options, ``weight[..., m]`` voting weights.
+    """
+    c = coalitions(cfg.voting, weight, util, valid, cfg.chunk_elements)
+    pv = victory_probabilities(cfg.victory, c)
+    p = condorcet_probabilities(cfg.pce, cfg.victory, c, pv, valid)
+    return p, c, pv
+
+
+def election_rows(cfg: Config, weight: F, table: F, lead: I, rows: I, valid: B) -> F:
+    """Elections ``p[e, o]`` whose options are rows of a shared utility table.
+
+    ``table[r, row, m]`` holds voter ``m``'s utility of an option once; election ``e`` chooses
+    among ``table[lead[e], rows[e, o]]`` for its ``valid`` options ``o``. Each pair of options
+    is voted on once, so the work is ``Σ_e options_e² × voters``.
+    """
+    n_e, n_opt = rows.shape
+    pairs = _lower(n_opt)[None] & valid[:, :, None] & valid[:, None, :]
+    ee, oa, ob = np.nonzero(pairs)
+    voters_first = np.ascontiguousarray(np.moveaxis(table, -1, 0))  # [m, r, row]
+    cab, cba = pair_strengths(
+        cfg.voting,
+        weight,
+        voters_first,
+        lead[ee],
+        rows[ee, oa],
+        rows[ee, ob],
+        cfg.chunk_elements,
+    )
+    c = np.full((n_e, n_opt, n_opt), MIN_COALITION)
+    c[ee, oa, ob] = cab
+    c[ee, ob, oa] = cba
+    pv = victory_probabilities(cfg.victory, c)
+    return condorcet_probabilities(cfg.pce, cfg.victory, c, pv, valid)
+
+
+# -- distances, utilities, risk (smp.cpp) ----------------------------------------------------------
+
+
+def distances(ideal: F, position: F, salience: F, s2sum: F) -> F:
+    """``d[..., i, j]``: salience-weighted distance from ``i``'s ideal to ``j``'s position.
+
+    Examples
+    --------
+    >>> s = np.array([[1.0, 0.0], [0.5, 0.5]])
+    >>> x = np.array([[0.0, 0.0], [0.3, 0.4]])
+    >>> distances(x, x, s, (s * s).sum(-1))
+    array([[0.        , 0.3       ],
+           [0.35355339, 0.        ]])
+    """
+    ds = (ideal[..., :, None, :] - position[..., None, :, :]) * salience[:, None, :]
+    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[:, None])
+    return out
+
+
+def utility(d: F, r: F | float) -> F:
+    """KTAB's utility of a distance with risk attitude ``r`` (``SMPModel::bsUtil``).
+
+    ``(1 - d)(1 + r d)`` for ``d <= 1``, ``(1 - d)(1 + r)`` beyond (round-off only).
+
+    Examples
+    --------
+    >>> utility(np.array([0.0, 0.5, 1.0]), 1.0)
+    array([1.  , 0.75, 0.  ])
+    """
+    out: F = (1.0 - d) * (1.0 + np.multiply(r, np.minimum(d, 1.0)))
+    return out
+
+
+def big_r(p: F, rng_code: int, compat: bool) -> tuple[F, B]:
+    """Risk attitudes from the probabilities of the actors' positions (``bigRfromProb``).
+
+    Returns ``(R, flat)``; ``flat[...]`` marks elections where all positions were (nearly)
+    equally likely: KTAB divides by zero there (``R`` is NaN with ``compat``); detente makes
+    every actor risk neutral instead.
+
+    Examples
+    --------
+    >>> big_r(np.array([0.5, 0.3, 0.2]), RR_MID, compat=False)[0].round(6).tolist()
+    [1.0, -0.0, -0.5]
+    """
+    pmin = p.min(axis=-1, keepdims=True)
+    pmax = p.max(axis=-1, keepdims=True)
+    spread = pmax - pmin
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if rng_code == RR_MID:
+            r = (3 * p - (pmax + 2 * pmin)) / (2 * spread)
+        elif rng_code == RR_MIN:
+            r = (p - pmin) / spread
+        elif rng_code == RR_MAX:
+            r = (2 * p - (pmax + pmin)) / spread
+        else:
+            raise ValueError(f"unknown BigRRange code {rng_code}")
+    flat: B = spread[..., 0] <= (0.0 if compat else FLAT_RISK_TOL)
+    if not compat:
+        r = np.where(flat[..., None], 0.0, r)
+    return r, flat
+
+
+def estimated_risk(rh: F, ri: F, adjust: int) -> F:
+    """``h``'s estimate of ``i``'s risk attitude (``Model::estNRA``).
+
+    Examples
+    --------
+    >>> estimated_risk(np.array([1.0]), np.array([-0.5]), RA_ONE_THIRD)
+    array([0.5])
+    """
+    if adjust == RA_FULL:
+        return ri + 0.0 * rh
+    if adjust == RA_TWO_THIRDS:
+        out: F = (rh + (2.0 * ri)) / 3.0
+        return out
+    if adjust == RA_HALF:
+        out = (rh + ri) / 2
+        return out
+    if adjust == RA_ONE_THIRD:
+        out = ((2.0 * rh) + ri) / 3.0
+        return out
+    if adjust == RA_NO:
+        return rh + 0.0 * ri
+    raise ValueError(f"unknown BigRAdjust code {adjust}")
+
+
+@dataclass
+class State:
+    """One state of a batch of replicates and what KTAB derives from it before a turn."""
+
+    x: F
+    """positions ``[r, n, D]``"""
+    y: F
+    """ideals ``[r, n, D]``"""
+    d: F
+    """``d[r, i, j]`` from ``i``'s ideal to ``j``'s position"""
+    om: F
+    """``1 - d``"""
+    dm: F
+    """``min(d, 1)``"""
+    risk: F
+    """``R[r, i]``"""
+    flat: B
+    """``flat[r]``: the risk election had all positions equally likely"""
+    rr: F
+    """``rr[r, h, i]``: ``h``'s estimate of ``i``'s risk attitude"""
+    uown: F
+    """``uown[r, i, j] = u^i_ij``: each actor's own utility of each position"""
+
+
+def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
+    """Distances, risk attitudes and own utilities of a state (``SMPState::setAllAUtil``)."""
+    sal = inputs.salience
+    s2sum = seq_sum(sal * sal)
+    d = distances(y, x, sal, s2sum)
+    om = 1.0 - d
+    dm = np.minimum(d, 1.0)
+    # risk-neutral utilities are 1 - d; the election counts every actor's position
+    p, _, _ = election(cfg, inputs.capability, om)
+    risk, flat = big_r(p, cfg.big_r_range, cfg.ktab_compat)
+    rr = estimated_risk(risk[:, :, None], risk[:, None, :], cfg.big_r_adjust)
+    n = x.shape[1]
+    idx = np.arange(n)
+    uown = om * (1.0 + rr[:, idx, idx][:, :, None] * dm)
+    return State(x=x, y=y, d=d, om=om, dm=dm, risk=risk, flat=flat, rr=rr, uown=uown)
+
+
+def subset(state: State, rows: I) -> State:
+    """The state of some replicates only."""
+    return State(
+        x=state.x[rows],
+        y=state.y[rows],
+        d=state.d[rows],
+        om=state.om[rows],
+        dm=state.dm[rows],
+        risk=state.risk[rows],
+        flat=state.flat[rows],
+        rr=state.rr[rows],
+        uown=state.uown[rows],
+    )
+
+
+# -- unique positions and win probabilities ------------------------------------------------------
+
+
+def unique_positions(x: F, compat: bool) -> tuple[B, I]:
+    """``(representative[r, i], group[r, i])`` of KTAB's unique positions (``ueIndices``).
+
+    Actors are scanned in index order; an actor within ``POSITION_TOL`` of an earlier
+    representative joins it, else it represents a new outcome. ``group[r, i]`` is the actor
+    index of the representative of ``i``'s outcome: the first one within tolerance (the group
+    it was put in), or with ``compat`` the last one, as ``State::posProb`` does.
+
+    Examples
+    --------
+    >>> x = np.array([[[0.2], [0.2009], [0.5], [0.2018]]])  # 0.2018 is near 0.2009, not 0.2
+    >>> unique_positions(x, compat=False)
+    (array([[ True, False,  True,  True]]), array([[0, 0, 2, 3]]))
+    >>> unique_positions(x, compat=True)[1]  # KTAB: 0.2009 takes the last outcome in range
+    array([[0, 3, 2, 3]])
+    """
+    diff = x[:, :, None, :] - x[:, None, :, :]
+    close = np.sqrt((diff * diff).sum(axis=-1)) < POSITION_TOL
+    n = x.shape[1]
+    earlier = close & _lower(n)
+    rep = np.ones(x.shape[:2], dtype=bool)
+    # rep[i] depends on rep[j] for j < i only, so iterating to a fixed point gives the
+    # sequential scan's answer (usually in two or three passes)
+    for _ in range(n + 1):
+        new = ~np.any(earlier & rep[:, None, :], axis=-1)
+        if np.array_equal(new, rep):
+            break
+        rep = new
+    member = close & rep[:, None, :]
+    # first match (the group it joined), or KTAB's posProb: the last representative in range
+    group = n - 1 - np.argmax(member[:, :, ::-1], axis=-1) if compat else np.argmax(member, -1)
+    return rep, group.astype(np.intp)
+
+
+def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, I, F]:
+    """Each actor's win probability and each outcome's (``SMPState::pDist(-1)``).
+
+    Returns ``(p_actor[r, i], representative[r, i], group[r, i], p_outcome[r, i])`` where
+    ``p_outcome`` is nonzero on representatives only.
+    """
+    rep, group = unique_positions(state.x, cfg.ktab_compat)
+    r_n, n = rep.shape
+    order = np.argsort(~rep, axis=-1, kind="stable")  # representatives first, in index order
+    n_u = int(rep.sum(axis=-1).max())
+    opts = order[:, :n_u]
+    valid = np.take_along_axis(rep, opts, axis=-1)
+    util = np.take_along_axis(state.uown, np.broadcast_to(opts[:, None, :], (r_n, n, n_u)), -1)
+    p, _, _ = election(cfg, inputs.capability, util, valid)
+    p_outcome = np.zeros((r_n, n))
+    np.put_along_axis(p_outcome, opts, np.where(valid, p, 0.0), axis=-1)
+    p_actor = np.take_along_axis(p_outcome, group, axis=-1)
+    return p_actor, rep, group, p_outcome
+
+
+def outcome_mean(x: F, p_outcome: F) -> F:
+    """Probability-weighted mean of the unique outcomes, ``[r, D]``."""
+    out: F = (p_outcome[:, :, None] * x).sum(axis=1) / p_outcome.sum(axis=1)[:, None]
+    return out
+
+
+# -- challenges (smpbcn.cpp) -----------------------------------------------------------------------
+
+
+def principals(vr: int, wi: F, uii: F, uij: F, wj: F, uji: F, ujj: F) -> tuple[F, F]:
+    """Strengths ``(A, B)`` of the two principals alone (``SMPState::probEduChlg``)."""
+    ci = vote(vr, wi, uii - uij)
+    cj = vote(vr, wj, uji - ujj)
+    a = (MIN_CONTEST + np.fmax(ci, 0.0)) + np.fmax(cj, 0.0)
+    b = (MIN_CONTEST + np.fmax(-ci, 0.0)) + np.fmax(-cj, 0.0)
+    return a, b
+
+
+def third_party_votes(
+    vr: int, tpc: int, a: F, b: F, wm: F, umi: F, umj: F, umm: F
+) -> tuple[F, F, F, F]:
+    """Third parties' votes in a challenge: ``(v, p_in, u_if_i_wins, u_if_i_loses)``.
+
+    Each third party ``m`` judges the contest of the principals alone plus its own preference
+    (``Actor::vProbLittle``), then votes the difference of its expected utility of joining
+    either side (``Actor::thirdPartyVoteSU``). Under NoCommit and FullCommit KTAB's two sides
+    come out equal, so those votes are exactly 0 (callers skip the work).
+    """
+    v0 = vote(vr, wm, umi - umj)
+    cni = a + np.fmax(v0, 0.0)
+    cnj = b + np.fmax(-v0, 0.0)
+    pin = cni / (cni + cnj)
+    pjn = 1.0 - pin
+    if tpc == TPC_SEMI:
+        u1 = (umi + umi) + umm
+        u2 = (umj + umj) + umj
+        u3 = (umi + umi) + umi
+        u4 = (umj + umj) + umm
+    elif tpc == TPC_NO:
+        u1 = (umi + umi) + umm
+        u2 = (umj + umj) + umm
+        u3, u4 = u1, u2
+    elif tpc == TPC_FULL:
+        u1 = (umi + umi) + umi
+        u2 = (umj + umj) + umj
+        u3, u4 = u1, u2
+    else:
+        raise ValueError(f"unknown ThirdPartyCommit code {tpc}")
+    v = vote(vr, wm, (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
+    return v, pin, u1 + 0.0 * umj, u3 + 0.0 * umj
+
+
+def _semi_commit_votes(
+    vr: int, w: F, a: F, b: F, om_t: F, omdm_t: F, rr: F, umi: F, umm: F, b1: F, b2: F, b3: F
+) -> None:
+    """Third-party votes of a chunk of challenges under SemiCommit, into ``b1``.
+
+    The same numbers as :func:`third_party_votes` (to round-off), in about seventeen in-place
+    ``n³`` operations: with ``pjn = 1 - pin`` the utility difference KTAB votes on,
+    ``(pin u1 + pjn u2) - (pin u3 + pjn u4)``, is ``(u_mj - u_mm) + pin ((2 u_mm - u_mi) -
+    u_mj)``, and ``cni + cnj = a + b + |v0|``.
+    """
+    np.multiply(rr, omdm_t, out=b1)
+    b1 += om_t  # b1 = u_mj = u^i_{m,j} = (1 - d) + r (1 - d) d
+    np.subtract(umi, b1, out=b2)
+    _vote_inplace(vr, w, b2)  # b2 = v0, m's own preference between i and j
+    np.fmax(b2, 0.0, out=b3)
+    b3 += a  # cni
+    np.abs(b2, out=b2)
+    b2 += a + b  # cni + cnj
+    np.divide(b3, b2, out=b3)  # pin
+    np.subtract((umm + umm) - umi, b1, out=b2)
+    b2 *= b3
+    b1 -= umm
+    b1 += b2
+    _vote_inplace(vr, w, b1)
+
+
+def _vote_inplace(rule: int, w: F, arr: F) -> None:
+    if rule == VR_PROP:
+        arr *= w
+    else:
+        arr[...] = vote(rule, w, arr)
+
+
+def gains(p: F, pji: F, sj: F, uki: F, ukj: F) -> tuple[F, F, F, F, F]:
+    """``(gain, euSQ, euVict, euCntst, euChlg)`` of a challenge to an actor ``k``.
+
+    ``uki, ukj`` are ``k``'s utilities of the two principals' positions; the target resists
+    with probability ``sj`` (its total salience).
+
+    Examples
+    --------
+    >>> round(float(gains(np.array(0.8), np.array(0.2), 0.5, np.array(1.0), np.array(0.6))[0]), 6)
+    0.32
+    """
+    eu_sq = uki + ukj
+    eu_vict = uki + uki
+    eu_cntst = p * eu_vict + pji * (ukj + ukj)
+    eu_chlg = (1 - sj) * eu_vict + sj * eu_cntst
+    return eu_chlg - eu_sq, eu_sq, eu_vict, eu_cntst, eu_chlg
+
+
+@dataclass
+class Challenges:
+    """Each initiator's chosen challenge (``target`` −1 if none), estimated by both sides."""
+
+    target: I
+    p_by_init: F
+    gain_init_by_init: F
+    gain_target_by_init: F
+    p_by_target: F
+    gain_init_by_target: F
+    gain_target_by_target: F
+
+
+def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
+    """Every actor's best challenge, by its own estimates (``doBCN``, ``bestChallenge``).
+
+    The ``n³`` third-party terms are computed for a chunk of initiators at a time:
+    ``u_mj[r, i, j, m] = u^i_mj`` is the only ``n³`` array, reduced over ``m`` at once.
+    """
+    r_n, n = state.x.shape[:2]
+    vr, tpc = cfg.voting, cfg.third_party
+    sal_tot = np.sum(inputs.salience, axis=-1)
+    w = sal_tot * inputs.capability
+    idx = np.arange(n)
+    om, dm, rr = state.om, state.dm, state.rr
+    om_t, dm_t = np.swapaxes(om, -1, -2), np.swapaxes(dm, -1, -2)
+    omdm_t = om_t * dm_t
+    om_d, dm_d = om[:, idx, idx], dm[:, idx, idx]
+    # u^i_{m,i} (the third party m's utility of the initiator, as i sees it) and u^i_{m,m}
+    ucross = om_t * (1.0 + rr * dm_t)  # [r, i, m]
+    uself = om_d[:, None, :] * (1.0 + rr * dm_d[:, None, :])  # [r, i, m]
+    uown = state.uown
+    u_ii = uown[:, idx, idx]
+    a, b = principals(vr, w[:, None], u_ii[:, :, None], uown, w[None, :], ucross, uself)
+    sj = sal_tot[None, None, :]
+    p = np.empty((r_n, n, n))
+    pji = np.empty((r_n, n, n))
+    active_third = tpc == TPC_SEMI
+    if not active_third:
+        p[:] = a / (a + b)
+        pji[:] = b / (a + b)
+    else:
+        step = max(1, cfg.chunk_elements // max(1, r_n * n * n))
+        shape = (r_n, min(step, n), n, n)
+        buf1, buf2, buf3 = np.empty(shape), np.empty(shape), np.empty(shape)
+        for i0 in range(0, n, step):
+            i1 = min(n, i0 + step)
+            c = i1 - i0
+            b1, b2, b3 = buf1[:, :c], buf2[:, :c], buf3[:, :c]
+            _semi_commit_votes(
+                vr,
+                w,
+                a[:, i0:i1, :, None],
+                b[:, i0:i1, :, None],
+                om_t[:, None],
+                omdm_t[:, None],
+                rr[:, i0:i1, None, :],
+                ucross[:, i0:i1, None, :],
+                uself[:, i0:i1, None, :],
+                b1,
+                b2,
+                b3,
+            )
+            # the principals are no third parties of their own contest
+            ci = np.arange(c)
+            b1[:, ci, :, ci + i0] = 0.0
+            b1[:, :, idx, idx] = 0.0
+            pos_sum = np.fmax(b1, 0.0, out=b2).sum(axis=-1)
+            at = a[:, i0:i1] + pos_sum
+            bt = b[:, i0:i1] + (pos_sum - b1.sum(axis=-1))
+            p[:, i0:i1] = at / (at + bt)
+            pji[:, i0:i1] = bt / (at + bt)
+    gain_ii = gains(p, pji, sj, u_ii[:, :, None], uown)[0]
+    gain_ii[:, idx, idx] = -np.inf
+    best = np.where(gain_ii > MIN_GAIN, gain_ii, -np.inf)
+    target = np.argmax(best, axis=-1)
+    has = np.isfinite(np.take_along_axis(best, target[:, :, None], -1)[:, :, 0])
+    target = np.where(has, target, -1).astype(np.intp)
+    t = np.where(has, target, (idx + 1) % n)[:, :, None]  # placeholder target where none
+
+    def pick(arr: F) -> F:
+        out: F = np.take_along_axis(arr, t, -1)[:, :, 0]
+        return out
+
+    p_i, pji_i = pick(p), pick(pji)
+    g_ii = pick(gain_ii)
+    g_ij = gains(p_i, pji_i, sal_tot[t[:, :, 0]], pick(ucross), pick(uself))[0]
+    # the target's own estimates of the same contest (h = j), for the report and for the
+    # receiver-side bargains
+    tt = t[:, :, 0]
+    rows = np.arange(r_n)[:, None]
+    rr_t = rr[rows, tt]  # [r, i, m]: r^t_m
+    umi_t = om_t * (1.0 + rr_t * dm_t)  # u^t_{m,i}
+    umj_t = om_t[rows, tt] * (1.0 + rr_t * dm_t[rows, tt])  # u^t_{m,t}
+    umm_t = om_d[:, None, :] * (1.0 + rr_t * dm_d[:, None, :])  # u^t_{m,m}
+    ii = np.broadcast_to(idx, (r_n, n))
+
+    def at_m(arr: F, m: I) -> F:
+        out: F = np.take_along_axis(arr, m[:, :, None], -1)[:, :, 0]
+        return out
+
+    uii_t, uij_t = at_m(umi_t, ii), at_m(umj_t, ii)
+    uji_t, ujj_t = at_m(umi_t, tt), at_m(umj_t, tt)
+    a_t, b_t = principals(vr, w[None, :], uii_t, uij_t, w[tt], uji_t, ujj_t)
+    if active_third:
+        v, _, _, _ = third_party_votes(
+            vr, tpc, a_t[:, :, None], b_t[:, :, None], w, umi_t, umj_t, umm_t
+        )
+        v[:, idx, idx] = 0.0
+        np.put_along_axis(v, tt[:, :, None], 0.0, axis=-1)
+        a_t = a_t + np.fmax(v, 0.0).sum(axis=-1)
+        b_t = b_t + np.fmax(-v, 0.0).sum(axis=-1)
+    p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
+    st = sal_tot[tt]
+    g_it = gains(p_t, pji_t, st, uii_t, uij_t)[0]
+    g_jt = gains(p_t, pji_t, st, uji_t, ujj_t)[0]
+    nan = np.where(has, 1.0, np.nan)
+    return Challenges(
+        target=target,
+        p_by_init=p_i * nan,
+        gain_init_by_init=g_ii * nan,
+        gain_target_by_init=g_ij * nan,
+        p_by_target=p_t * nan,
+        gain_init_by_target=g_it * nan,
+        gain_target_by_target=g_jt * nan,
+    )
+
+
+# -- bargains (smp.cpp, smpbcn.cpp) ----------------------------------------------------------------
+
+
+def _round4(x: F) -> F:
+    """KTAB rounds bargain coordinates to 4 decimals on the 0–1 scale (``(int)(0.5 + x s)``)."""
+    out: F = np.trunc(0.5 + x * 10000.0) / 10000.0
+    return out
+
+
+def interpolate(ivb: int, ti: F, si: F, pi: F, tj: F, sj: F, pj: F) -> tuple[F, F]:
+    """The bargain ``(b_i, b_j)`` between positions ``ti, tj`` (``SMPActor::interpolateBrgn``).
+
+    ``si, sj`` are the saliences per dimension, ``pi, pj`` (broadcast over dimensions) the
+    win probabilities of either side.
+
+    Examples
+    --------
+    >>> bi, bj = interpolate(IVB_S2P2, np.array([0.2]), np.array([0.5]), np.array([0.75]),
+    ...                      np.array([0.8]), np.array([0.5]), np.array([0.25]))
+    >>> bi, bj
+    (array([0.26]), array([0.26]))
+    """
+    if ivb == IVB_S2PMAX:
+        di = np.where(pj > pi, pj - pi, 0.0)
+        dj = np.where(pi > pj, pi - pj, 0.0)
+        si2, sj2 = si * si, sj * sj
+        dik = (di * sj2) / ((di * sj2) + MIN_BARGAIN_WEIGHT + ((1 - di) * si2))
+        djk = (dj * si2) / ((dj * si2) + MIN_BARGAIN_WEIGHT + ((1 - dj) * sj2))
+        return ti + dik * (tj - ti), tj + djk * (ti - tj)
+    if ivb == IVB_S2P2:
+        wi, wj = (si * si) * (pi * pi), (sj * sj) * (pj * pj)
+    elif ivb == IVB_S1P1:
+        wi, wj = si * pi, sj * pj
+    else:
+        raise ValueError(f"unknown InterVecBrgn code {ivb}")
+    # the 1e-6 keeps 0/0 away when neither side cares or can coerce; its asymmetry is KTAB's
+    den = wi + MIN_BARGAIN_WEIGHT + wj
+    bi = _round4(((wi + MIN_BARGAIN_WEIGHT) * ti + wj * tj) / den)
+    bj = _round4((wi * ti + (MIN_BARGAIN_WEIGHT + wj) * tj) / den)
+    return bi, bj
+
+
+@dataclass
+class Bargains:
+    """Bargains of one turn, in slots ``s = initiator * versions + version``.
+
+    ``pos_init[r, s]`` is the initiator's side, ``pos_rcvr[r, s]`` the receiver's; ``valid``
+    marks slots holding a bargain. ``options[r, k, o]`` lists actor ``k``'s choice: ``-1`` is
+    its status quo (always option 0), ``-2`` padding, else a slot. ``prob[r, k, o]`` are the
+    election's probabilities and ``chosen[r, k]`` the option taken. ``utility[r, s, m]`` is
+    voter ``m``'s value of the state after bargain ``s``, the last row its status quo
+    (KTAB's ``BargnUtil``).
+    """
+
+    versions: int
+    receiver: I
+    value: F
+    pos_init: F
+    pos_rcvr: F
+    valid: B
+    options: I
+    prob: F
+    chosen: I
+    utility: F
+
+
+def make_bargains(
+    state: State, inputs: Inputs, cfg: Config, ch: Challenges
+) -> tuple[I, F, F, F, B, int]:
+    """``(receiver[r, s], value, pos_init[r, s, D], pos_rcvr, valid[r, s], versions)``."""
+    r_n, n, dim = state.x.shape
+    has = ch.target >= 0
+    t = np.where(has, ch.target, 0)
+    rows = np.arange(r_n)[:, None]
+    x, sal = state.x, inputs.salience
+    xi, xj = x, x[rows, t]
+    si, sj = sal[None, :, :], sal[t]
+    p = ch.p_by_init[:, :, None]
+    bi, bj = interpolate(cfg.inter_vec, xi, si, p, xj, sj, 1 - p)
+    if cfg.bargain == BM_INIT_ONLY:
+        versions = 1
+        pos_i, pos_j = bi[:, :, None, :], bj[:, :, None, :]
+    else:
+        # the receiver's interpolation uses its own estimate that the initiator wins; KTAB
+        # passes its estimate of the initiator's gain instead (kept with ktab_compat)
+        pr = ch.gain_init_by_target if cfg.ktab_compat else ch.p_by_target
+        pr = pr[:, :, None]
+        ri, rj = interpolate(cfg.inter_vec, xi, si, pr, xj, sj, 1 - pr)
+        if cfg.bargain == BM_INIT_RCVR:
+            versions = 2
+            pos_i = np.stack([bi, ri], axis=2)
+            pos_j = np.stack([bj, rj], axis=2)
+        else:
+            # capability × total salience of either side; KTAB weighs the receiver's side with
+            # the initiator's capability (kept with ktab_compat)
+            sal_tot = np.sum(sal, axis=-1)
+            wi = (inputs.capability * sal_tot)[None, :, None]
+            cap_j = inputs.capability[None, :] if cfg.ktab_compat else inputs.capability[t]
+            wj = (cap_j * sal_tot[t])[:, :, None]
+            versions = 1
+            pos_i = ((wi * bi + wj * ri) / (wi + wj))[:, :, None, :]
+            pos_j = ((wi * bj + wj * rj) / (wi + wj))[:, :, None, :]
+    valid = np.repeat(has, versions, axis=1)
+    receiver = np.repeat(np.where(has, ch.target, -1), versions, axis=1)
+    value = np.repeat(ch.gain_init_by_init, versions, axis=1)
+    return (
+        receiver.astype(np.intp),
+        value,
+        pos_i.reshape(r_n, n * versions, dim),
+        pos_j.reshape(r_n, n * versions, dim),
+        valid,
+        versions,
+    )
+
+
+def choose_bargains(
+    state: State,
+    inputs: Inputs,
+    cfg: Config,
+    ch: Challenges,
+    draws: F | None,
+) -> tuple[Bargains, F, I]:
+    """Each actor's election over its status quo and its bargains (``updateBestBrgnPositions``).
+
+    A voter's value of an option is its mean utility over all actors' positions after the
+    option (only the two parties move). Returns the bargains, the new positions ``[r, n, D]``
+    and the mover slot per actor (``-1`` if the actor did not move).
+    """
+    r_n, n, _ = state.x.shape
+    receiver, value, pos_i, pos_j, valid, versions = make_bargains(state, inputs, cfg, ch)
+    n_s = n * versions
+    initiator = np.repeat(np.arange(n), versions)
+    rows = np.arange(r_n)[:, None]
+    sal = inputs.salience
+    s2sum = seq_sum(sal * sal)
+    idx = np.arange(n)
+    risk = state.risk
+    # the voters' utilities of the moved positions use their own R (SMPActor::posUtil)
+    u_pi = utility(_dist_to_points(state.y, pos_i, sal, s2sum), risk[:, :, None])  # [r, m, s]
+    u_pj = utility(_dist_to_points(state.y, pos_j, sal, s2sum), risk[:, :, None])
+    uown = state.uown
+    u_sq = seq_sum(uown) / n  # [r, m]
+    u_brgn = _bargain_utilities(uown, u_pi, u_pj, initiator, np.where(valid, receiver, -1))
+    u_brgn /= n
+    # one table of voter utilities: a row per bargain, the last row the status quo
+    table = np.concatenate([np.swapaxes(u_brgn, 1, 2), u_sq[:, None, :]], axis=1)
+    # options of actor k: status quo, then bargains k initiated, then those it received
+    own = initiator[None, None, :] == idx[None, :, None]  # [1, k, s]
+    member = valid[:, None, :] & (own | (receiver[:, None, :] == idx[None, :, None]))
+    key = np.where(member, np.where(own, -n_s + np.arange(n_s), np.arange(n_s)), 3 * n_s)
+    order = np.argsort(key, axis=-1, kind="stable")
+    n_opt = int(member.sum(axis=-1).max()) if n_s else 0
+    slots = order[:, :, :n_opt]
+    ok = np.take_along_axis(member, slots, -1)
+    options = np.concatenate(
+        [np.full((r_n, n, 1), -1, dtype=np.intp), np.where(ok, slots, -2)], axis=-1
+    )
+    opt_valid = options >= -1
+    rows_tab = np.where(options >= 0, options, n_s)
+    # elections grouped by their number of options (next power of two), so that one actor
+    # with many offers does not pad everyone's; padding is neutral (×1.0, +0.0) bit for bit
+    count = opt_valid.sum(axis=-1)
+    width = 2 ** np.ceil(np.log2(np.maximum(count, 1))).astype(np.intp)
+    extra = int(width.max()) - (n_opt + 1)
+    if extra > 0:
+        rows_tab = np.pad(rows_tab, ((0, 0), (0, 0), (0, extra)), constant_values=n_s)
+        opt_valid = np.pad(opt_valid, ((0, 0), (0, 0), (0, extra)))
+    prob = np.zeros((r_n, n, n_opt + 1 + max(extra, 0)))
+    prob[..., 0] = np.where(count == 1, 1.0, 0.0)  # the status quo alone
+    for size in np.unique(width[count > 1]):
+        er, ek = np.nonzero((width == size) & (count > 1))
+        prob[er, ek, :size] = election_rows(
+            cfg, inputs.capability, table, er, rows_tab[er, ek, :size], opt_valid[er, ek, :size]
+        )
+    prob = prob[..., : n_opt + 1]
+    opt_valid = opt_valid[..., : n_opt + 1]
+    if draws is None:
+        chosen = np.argmax(np.where(opt_valid, np.abs(prob), -1.0), axis=-1)
+    else:
+        cum = np.cumsum(np.where(opt_valid, prob, 0.0), axis=-1)
+        hit = draws[:, :, None] <= cum
+        last = opt_valid.sum(axis=-1) - 1
+        chosen = np.where(hit.any(axis=-1), np.argmax(hit, axis=-1), last)
+    chosen = chosen.astype(np.intp)
+    slot = np.take_along_axis(options, chosen[:, :, None], -1)[:, :, 0]
+    s_ok = slot >= 0
+    sc = np.where(s_ok, slot, 0)
+    is_init = initiator[sc] == idx[None, :]
+    new_pos = np.where(is_init[:, :, None], pos_i[rows, sc], pos_j[rows, sc])
+    new_x = np.where(s_ok[:, :, None], new_pos, state.x)
+    moved = np.any(new_x != state.x, axis=-1)
+    mover = np.where(s_ok & moved, slot, -1).astype(np.intp)
+    brg = Bargains(
+        versions=versions,
+        receiver=receiver,
+        value=value,
+        pos_init=pos_i,
+        pos_rcvr=pos_j,
+        valid=valid,
+        options=options,
+        prob=prob,
+        chosen=chosen,
+        utility=table,
+    )
+    return brg, new_x, mover
+
+
+def _bargain_utilities(
+    uown: F, u_pi: F, u_pj: F, initiator: I, receiver: I, chunk_elements: int = 1 << 20
+) -> F:
+    """``Σ`` over the state after each bargain of each voter's utilities, ``[r, m, s]``.
+
+    In KTAB's order (``updateBestBrgnPositions``): the two moved positions first, then every
+    other actor's position in index order. A 0.0 in place of the two skipped terms keeps that
+    order exactly; the sum runs over chunks of bargains to bound memory.
+    """
+    r_n, n, _ = uown.shape
+    n_s = initiator.shape[0]
+    out = np.empty((r_n, n, n_s))
+    step = max(1, chunk_elements // max(1, r_n * n * n))
+    act = np.arange(n)
+    u_t = np.moveaxis(uown, -1, 0)[..., None]  # [n, r, m, 1]: u^m_{m, n}
+    for s0 in range(0, n_s, step):
+        s1 = min(n_s, s0 + step)
+        skip = (act[:, None, None] == initiator[None, None, s0:s1]) | (
+            act[:, None, None] == receiver[None, :, s0:s1]
+        )  # [n, r, s]
+        terms = np.empty((n, r_n, n, s1 - s0))  # [n, r, m, s], C order for the ordered sum
+        terms[...] = u_t
+        np.copyto(terms, 0.0, where=skip[:, :, None, :])
+        terms[0] += u_pi[:, :, s0:s1] + u_pj[:, :, s0:s1]
+        out[:, :, s0:s1] = seq_sum0(terms)
+    return out
+
+
+def _dist_to_points(ideal: F, points: F, sal: F, s2sum: F) -> F:
+    """``d[r, m, s]`` from voter ``m``'s ideal to point ``s`` (``SMPModel::bvDiff``)."""
+    ds = (ideal[:, :, None, :] - points[:, None, :, :]) * sal[None, :, None, :]
+    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[None, :, None])
+    return out
+
+
+def new_ideals(acc: F | None, x_new: F, y_old: F) -> F:
+    """Ideals after a turn (``SMPState::newIdeals``): identity accommodation copies positions.
+
+    Examples
+    --------
+    >>> acc = np.array([[0.5, 0.25], [0.0, 1.0]])  # actor 0 keeps a quarter of its old ideal
+    >>> new_ideals(acc, np.array([[[0.4], [0.8]]]), np.array([[[0.0], [0.0]]]))[0, :, 0]
+    array([0.4, 0.8])
+    """
+    if acc is None:
+        return x_new
+    total = np.minimum(acc.sum(axis=1), 1.0)
+    lag = 1.0 - total
+    out: F = np.einsum("ij,rjd->rid", acc, x_new) + lag[None, :, None] * y_old
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TurnRecord:
+    """What one turn did, for the replicates active in it (``rows``)."""
+
+    rows: I
+    challenges: Challenges
+    bargains: Bargains
+    mover: I
+
+
+@dataclass
+class History:
+    """A batch run: states, derived quantities and per-turn records.
+
+    ``positions[t]`` / ``ideals[t]`` are ``[R, n, D]`` (a replicate that stopped keeps its last
+    state); ``risk[t]``, ``flat[t]``, ``win[t]`` hold the values of state ``t``. ``turns[r]``
+    is the last turn of replicate ``r``. Without ``record`` only the final values are kept
+    (``positions`` then has the initial and the final state).
+    """
+
+    turns: I
+    positions: list[F] = field(default_factory=list)
+    ideals: list[F] = field(default_factory=list)
+    risk: list[F] = field(default_factory=list)
+    flat: list[B] = field(default_factory=list)
+    win: list[F] = field(default_factory=list)
+    representative: list[B] = field(default_factory=list)
+    group: list[I] = field(default_factory=list)
+    outcome: list[F] = field(default_factory=list)
+    records: list[TurnRecord] = field(default_factory=list)
+    final_win: F | None = None
+    final_outcome: F | None = None
+    final_group: I | None = None
+    final_risk: F | None = None
+
+
+def _record_win(hist: History, won: tuple[F, B, I, F], rows: I | None) -> None:
+    """Append a state's win probabilities; with ``rows`` only those replicates changed."""
+    stores: tuple[list[NDArray[np.generic]], ...] = (
+        hist.win,  # type: ignore[assignment]
+        hist.representative,
+        hist.group,
+        hist.outcome,
+    )
+    for store, new in zip(stores, won, strict=True):
+        if rows is None:
+            store.append(new)
+        else:
+            full = store[-1].copy()
+            full[rows] = new
+            store.append(full)
+
+
+def simulate(
+    inputs: Inputs,
+    cfg: Config,
+    generators: Sequence[np.random.Generator],
+    *,
+    record: bool = True,
+) -> History:
+    """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
+
+    Replicate ``r`` draws its stochastic choices (one uniform per actor per turn, KTAB's
+    ``PRNG::probSel``) from ``generators[r]`` only, so a batch gives the same numbers as the
+    replicates run one by one. Deterministic runs draw nothing.
+
+    Examples
+    --------
+    >>> inp = Inputs(np.array([1.0, 2.0, 3.0]), np.full((3, 1), 0.5),
+    ...              np.array([[0.1], [0.5], [0.9]]))
+    >>> hist = simulate(inp, Config(), [np.random.default_rng(0)])
+    >>> int(hist.turns[0]), hist.positions[-1].shape
+    (4, (1, 3, 1))
+    """
+    r_n = len(generators)
+    if r_n < 1:
+        raise ValueError("need at least one replicate")
+    n, dim = inputs.position.shape
+    x0 = np.broadcast_to(inputs.position, (r_n, n, dim)).copy()
+    state = setup(inputs, cfg, x0, x0.copy())
+    hist = History(turns=np.zeros(r_n, dtype=np.intp))
+    x_full, y_full = x0.copy(), x0.copy()
+    risk_full, flat_full = state.risk.copy(), state.flat.copy()
+    if record:
+        hist.positions.append(x_full.copy())
+        hist.ideals.append(y_full.copy())
+        hist.risk.append(risk_full.copy())
+        hist.flat.append(flat_full.copy())
+        _record_win(hist, win_probabilities(state, inputs, cfg), None)
+    active = np.arange(r_n)
+    first_step = np.zeros(r_n)
+    win_full = np.full((r_n, n), np.nan)
+    outcome_full = np.zeros((r_n, n))
+    group_full = np.zeros((r_n, n), dtype=np.intp)
+    turn = 0
+    while active.size:
+        turn += 1
+        draws = None
+        if cfg.stochastic:
+            draws = np.stack([generators[int(r)].random(n) for r in active])
+        ch = challenges(state, inputs, cfg)
+        brg, x_new, mover = choose_bargains(state, inputs, cfg, ch, draws)
+        y_new = new_ideals(inputs.accommodation, x_new, state.y)
+        step = np.sqrt(((x_new - state.x) ** 2).sum(axis=-1)).sum(axis=-1)
+        if turn == 1:
+            first_step[active] = step
+        ratio = step / (first_step[active] + STOP_MIN_DELTA)
+        stop = (turn >= cfg.max_turns) | ((turn >= STOP_MIN_TURNS) & (ratio < STOP_RATIO))
+        state = setup(inputs, cfg, x_new, y_new)
+        x_full[active], y_full[active] = x_new, y_new
+        risk_full[active], flat_full[active] = state.risk, state.flat
+        hist.turns[active] = turn
+        if record:
+            hist.records.append(TurnRecord(rows=active, challenges=ch, bargains=brg, mover=mover))
+            hist.positions.append(x_full.copy())
+            hist.ideals.append(y_full.copy())
+            hist.risk.append(risk_full.copy())
+            hist.flat.append(flat_full.copy())
+            _record_win(hist, win_probabilities(state, inputs, cfg), active)
+        if stop.any():
+            done = np.flatnonzero(stop)
+            sub = subset(state, done)
+            w_act, _, grp, p_out = win_probabilities(sub, inputs, cfg)
+            rows = active[done]
+            win_full[rows], outcome_full[rows], group_full[rows] = w_act, p_out, grp
+            keep = np.flatnonzero(~stop)
+            active = active[keep]
+            state = subset(state, keep)
+    if not record:
+        hist.positions = [x0, x_full]
+        hist.ideals = [x0.copy(), y_full]
+    hist.final_win = win_full
+    hist.final_outcome = outcome_full
+    hist.final_group = group_full
+    hist.final_risk = risk_full
+    return hist
