@@ -1,0 +1,404 @@
+"""Bueno de Mesquita's expected-utility model as formalised by Scholz, Calbert & Smith (2011).
+
+Registered as ``eu`` (aliases ``bdm``, ``expected-utility``). Each issue is its own game among
+the actors with a stance on it; issues with the same participants run together in one batch
+call of the kernel (:func:`detente.models.eu_kernel.simulate`). The forecast is the weighted
+(``c*s``) median position after the last round. ``docs/eu.md`` describes the model, the two
+variants, the details keys and the comparison with the reference programs.
+
+Examples
+--------
+>>> from detente.models import run
+>>> from detente.scenario import Scenario
+>>> rows = [("NL", 0.08, 4, 0.8), ("B", 0.08, 7, 0.4), ("L", 0.03, 4, 0.2), ("D", 0.16, 4, 0.8),
+...         ("F", 0.16, 10, 0.6), ("I", 0.16, 10, 0.6), ("UK", 0.16, 10, 0.9),
+...         ("IRL", 0.05, 7, 0.1), ("DK", 0.05, 4, 1.0), ("GR", 0.08, 7, 0.7)]
+>>> sc = Scenario.model_validate({"name": "emission", "issues": [{"id": "years"}], "actors": [
+...     {"id": a, "capability": c, "stances": {"years": {"position": x, "salience": s}}}
+...     for a, c, x, s in rows]})
+>>> trace = run(sc, "eu", params={"rounds": 2})
+>>> round(float(trace.forecast[0]), 3)  # Scholz et al., Table 2, round 2 prints 9.9
+9.611
+>>> [m["actor"] for m in trace.details["issues"]["years"]["rounds"][0]["accepted"]]
+['B', 'L', 'IRL']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detente.models.eu_kernel import (
+    CLASSES,
+    KIND_NONE,
+    KINDS,
+    SWITCHES,
+    VARIANTS,
+    Choices,
+    EUResult,
+    resolve_choices,
+    simulate,
+)
+from detente.models.registry import ModelSpec, Parameter, register
+from detente.scenario import ScenarioArrays
+from detente.trace import Labels, Trace
+
+__all__ = [
+    "CLASSES",
+    "EU",
+    "KINDS",
+    "VARIANTS",
+    "Choices",
+    "EUResult",
+    "explain",
+    "resolve_choices",
+    "simulate",
+]
+
+F = NDArray[np.float64]
+
+MAX_MOVES_EXPLAINED = 12
+"""Rounds with more movers list only this many (the largest moves) in :func:`explain`."""
+
+_SWITCH_DOCS = {
+    "normaliser": "A1, probability P_ij: pair = eq. 31 (votes on the pair, P_ij + P_ji = 1);"
+    " total = one grand total over all pairs (Scholz's program)",
+    "vote_exponent": "A2, third-party votes: none = linear in distance (eq. 28); voter = each"
+    " voter's distances raised to its own risk exponent (Scholz's program)",
+    "opponent_salience": "A3, leading salience of j's expected utility of challenging i:"
+    " target = s_i (eq. 25a with i and j exchanged); printed = s_j (eq. 25b as printed)",
+    "opponent_exponent": "A4, exponent with which i evaluates j's expected utility: own = r_j"
+    " (p. 23); challenger = r_i, i judges both sides (Scholz's program)",
+    "compromise": "A9, compromise position: eq36 = x_i + (x_j - x_i)|a/b|;"
+    " weighted = (|a| x_i + |b| x_j)/(|a| + |b|)",
+    "capitulation": "A9, move = a capitulating actor moves to the proposer; none = no offer"
+    " (Scholz's program)",
+    "offer_order": "A10, least-movement = the offer that moves the actor least within the best"
+    " class; scholz-program = compromises ordered by (|a| x_i + |b| x_j)/(|a| + |b|)",
+}
+
+
+def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]) -> Trace:
+    """Run the model on every issue of a scenario (the registry's model signature)."""
+    rounds = int(params["rounds"])
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
+    q = float(params["Q"])
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"Q must lie in [0, 1], got {q}")
+    switches: dict[str, str | float] = {key: params[key] for key in SWITCHES}
+    switches["zero_tolerance"] = float(params["zero_tolerance"])
+    choices = resolve_choices(str(params["variant"]), **switches)
+    record = bool(params["pairs"])
+
+    n, m = len(arrays.actors), len(arrays.issues)
+    present = arrays.present
+    positions = np.full((rounds + 1, n, m), np.nan)
+    forecast = np.full(m, np.nan)
+    notes: dict[int, list[str]] = {k: [] for k in range(m)}
+    issues: dict[int, Any] = {}
+    # Issues are independent games; those with the same participants share one batch call.
+    groups: dict[bytes, list[int]] = {}
+    for k in range(m):
+        groups.setdefault(present[:, k].tobytes(), []).append(k)
+    for ks in groups.values():
+        members = np.flatnonzero(present[:, ks[0]])
+        if members.size == 0:
+            for k in ks:
+                notes[k].append(f"{arrays.issues[k]}: no actor has a stance; no forecast")
+            continue
+        absent = [arrays.actors[i] for i in np.flatnonzero(~present[:, ks[0]])]
+        cap = np.broadcast_to(arrays.capability[members], (len(ks), members.size))
+        cols = np.array(ks, dtype=np.intp)
+        pos = arrays.position[np.ix_(members, cols)].T
+        sal = arrays.salience[np.ix_(members, cols)].T
+        result = simulate(cap, pos, sal, rounds=rounds, q=q, choices=choices, record=record)
+        ids = [arrays.actors[i] for i in members]
+        for g, k in enumerate(ks):
+            issue = arrays.issues[k]
+            positions[:, members, k] = result.positions[g]
+            forecast[k] = result.median[g, -1]
+            if absent:
+                notes[k].append(
+                    f"{issue}: {', '.join(absent)} without a stance, left out of this issue's game"
+                )
+            notes[k].extend(_issue_notes(issue, result, g))
+            issues[k] = _issue_details(result, g, ids, record)
+    details = {
+        "variant": params["variant"],
+        "choices": choices.as_dict(),
+        "Q": q,
+        "issues": {arrays.issues[k]: issues[k] for k in sorted(issues)},  # scenario order
+    }
+    return Trace(
+        model="eu",
+        actors=arrays.actors,
+        issues=arrays.issues,
+        positions=positions,
+        forecast=forecast,
+        params=dict(params),
+        notes=tuple(note for k in range(m) for note in notes[k]),
+        details=details,
+    )
+
+
+def _issue_notes(issue: str, result: EUResult, g: int) -> list[str]:
+    """Plain remarks about degenerate cases of one issue's game."""
+    notes = []
+    x = result.positions[g]
+    if np.isnan(result.median[g, 0]):
+        notes.append(f"{issue}: no actor has weight (capability × salience) here; no forecast")
+    if x.shape[1] < 2:
+        notes.append(f"{issue}: a single actor has a stance; nothing to bargain over")
+    elif result.range[g] == 0:
+        notes.append(f"{issue}: all actors start at {x[0, 0]:g}; nothing moves")
+    else:
+        together = np.flatnonzero(np.ptp(x, axis=1) == 0)
+        if together.size:
+            t = int(together[0])
+            notes.append(
+                f"{issue}: every actor is at {x[t, 0]:g} after round {t}; nothing moves after that"
+            )
+        else:
+            t = x.shape[0]
+        # Equal security sums while actors still disagree: eq. 32 is 0/0 (A6).
+        degenerate = [i + 1 for i in np.flatnonzero(result.risk_degenerate[g][: max(t, 0)])]
+        if degenerate:
+            rounds = ", ".join(map(str, degenerate))
+            notes.append(
+                f"{issue}: all security sums equal in round(s) {rounds}; every risk exponent set"
+                " to 1 there"
+            )
+    return notes
+
+
+def _labelled(ids: Sequence[str], values: F) -> dict[str, float]:
+    return {a: float(v) for a, v in zip(ids, values, strict=True)}
+
+
+def _pair_matrix(values: F) -> F:
+    """A pair matrix with the diagonal (no pair) as NaN, i.e. ``null`` in JSON."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    np.fill_diagonal(out, np.nan)
+    return out
+
+
+def _issue_details(result: EUResult, g: int, ids: list[str], record: bool) -> dict[str, Any]:
+    """The JSON-ready account of one issue's game (keys documented in ``docs/eu.md``)."""
+    rounds = []
+    x = result.positions[g]
+    for t in range(result.rounds):
+        accepted = []
+        for i in np.flatnonzero(result.proposer[g, t] >= 0):
+            accepted.append(
+                {
+                    "actor": ids[i],
+                    "from": ids[int(result.proposer[g, t, i])],
+                    "kind": KINDS[int(result.kind[g, t, i])],
+                    "old": float(x[t, i]),
+                    "new": float(x[t + 1, i]),
+                    "eu_challenge": float(result.offer_eu[g, t, i]),
+                    "eu_opponent": float(result.offer_opponent_eu[g, t, i]),
+                }
+            )
+        entry: dict[str, Any] = {
+            "round": t + 1,
+            "risk_exponents": _labelled(ids, result.risk[g, t]),
+            "security": _labelled(ids, result.security[g, t]),
+            "risk_degenerate": bool(result.risk_degenerate[g, t]),
+            "accepted": accepted,
+        }
+        if (
+            record
+            and result.probability is not None
+            and result.eu is not None
+            and result.eu_opponent is not None
+            and result.classification is not None
+        ):
+            eu = result.eu[g, t]
+            names = np.asarray(CLASSES, dtype=object)[result.classification[g, t]]
+            entry["pairs"] = {
+                "probability": _pair_matrix(result.probability[g, t]),
+                "eu_challenge": _pair_matrix(eu),
+                "eu_opponent_seen_by_challenger": _pair_matrix(result.eu_opponent[g, t]),
+                "eu_opponent_own": _pair_matrix(eu.T),
+                "classification": names.tolist(),
+            }
+        rounds.append(entry)
+    return {
+        "actors": ids,
+        "range": float(result.range[g]),
+        "median_by_round": result.median[g].copy(),
+        "mean_by_round": result.mean[g].copy(),
+        "rounds": rounds,
+    }
+
+
+# -- explanation ---------------------------------------------------------------------------------
+
+
+def _num(v: float) -> str:
+    """A position for prose: four significant digits, no trailing zeros."""
+    return f"{v:.4g}"
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" if k == 1 else f"{k} {noun}s"
+
+
+def _signed(v: float) -> str:
+    text = f"{v:+.2f}"
+    return text.replace("-", "−")
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _move_sentence(move: Mapping[str, Any], labels: Labels) -> str:
+    who, by = labels.actor(move["actor"]), labels.actor(move["from"])
+    old, new = _num(move["old"]), _num(move["new"])
+    a, b = _signed(move["eu_challenge"]), _signed(move["eu_opponent"])
+    if move["kind"] == "conflict":
+        return (
+            f"{who} lost a conflict to {by} and moved from {old} to {new} (both expected to gain"
+            f" from a challenge, {by} {b} and {who} only {a}, as {who} reckoned)"
+        )
+    if move["kind"] == "compromise":
+        return (
+            f"{who} accepted {_possessive(by)} compromise offer and moved from {old} to {new}"
+            f" because {by} expected {b} from challenging {who} and {who} only {a} from"
+            f" challenging {by}"
+        )
+    return (
+        f"{who} gave in to {by} and moved from {old} to {new} ({who} expected {a} from"
+        f" challenging {by}, a loss larger than {_possessive(by)} expected gain of {b})"
+    )
+
+
+def _centre_sentence(med: F, mean: F, t: int) -> str:
+    if med[t] == med[t - 1]:
+        text = f"the median stays at {_num(med[t])}"
+    else:
+        text = f"the median moved from {_num(med[t - 1])} to {_num(med[t])}"
+    if mean[t] == mean[t - 1]:
+        return f"{text} and the mean at {_num(mean[t])}"
+    return f"{text} and the mean from {_num(mean[t - 1])} to {_num(mean[t])}"
+
+
+def _quiet_rounds(quiet: list[int], med: F) -> list[str]:
+    """One line for a run of consecutive rounds in which nobody moved."""
+    if not quiet:
+        return []
+    span = f"round {quiet[0]}" if len(quiet) == 1 else f"rounds {quiet[0]}–{quiet[-1]}"
+    return [f"  {span}: nobody moved; the median stays at {_num(med[quiet[-1]])}."]
+
+
+def explain(trace: Trace, labels: Labels) -> list[str]:
+    """Plain sentences per issue and round: who accepted whose offer, and how the centre moved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from detente.scenario import Scenario
+    >>> from detente.models import run
+    >>> sc = Scenario.model_validate({"name": "t", "issues": [{"id": "k"}], "actors": [
+    ...     {"id": a, "capability": c, "stances": {"k": {"position": x, "salience": s}}}
+    ...     for a, c, x, s in [("A", 1, 0, 0.9), ("B", 1, 50, 0.5), ("C", 2, 100, 0.3)]]})
+    >>> lines = explain(run(sc, "eu", params={"rounds": 1}), Labels())
+    >>> lines[0].startswith("k: 3 actors")
+    True
+    """
+    lines: list[str] = []
+    variant = trace.details.get("variant", "")
+    for issue, info in trace.details.get("issues", {}).items():
+        med = np.asarray(info["median_by_round"], dtype=np.float64)
+        mean = np.asarray(info["mean_by_round"], dtype=np.float64)
+        name = labels.issue(issue)
+        rounds = info["rounds"]
+        if np.isnan(med[0]):
+            lines.append(f"{name}: no actor has weight here, so no forecast.")
+            continue
+        lines.append(
+            f"{name}: {_count(len(info['actors']), 'actor')}, {_count(len(rounds), 'round')}"
+            f" ({variant} variant);"
+            f" the weighted median starts at {_num(med[0])} and ends at {_num(med[-1])}, the"
+            f" forecast; the weighted mean goes from {_num(mean[0])} to {_num(mean[-1])}."
+        )
+        quiet: list[int] = []
+        for entry in rounds:
+            t = int(entry["round"])
+            moves = [mv for mv in entry["accepted"] if mv["kind"] != KINDS[KIND_NONE]]
+            if not moves:
+                quiet.append(t)
+                continue
+            lines.extend(_quiet_rounds(quiet, med))
+            quiet = []
+            moves.sort(key=lambda mv: -abs(mv["new"] - mv["old"]))
+            shown = [_move_sentence(mv, labels) for mv in moves[:MAX_MOVES_EXPLAINED]]
+            if len(moves) > MAX_MOVES_EXPLAINED:
+                shown.append(f"{len(moves) - MAX_MOVES_EXPLAINED} more actors moved less")
+            centre = _centre_sentence(med, mean, t)
+            lines.append(f"  round {t}: " + "; ".join(shown) + f"; {centre}.")
+        lines.extend(_quiet_rounds(quiet, med))
+    return lines
+
+
+EU = register(
+    ModelSpec(
+        name="eu",
+        title="Expected utility (Bueno de Mesquita / Scholz et al.)",
+        summary="Bueno de Mesquita's expected-utility bargaining rounds as formalised by Scholz,"
+        " Calbert & Smith (2011); forecast = weighted median after the last round.",
+        function=_eu_model,
+        aliases=("bdm", "expected-utility"),
+        explain=explain,
+        parameters=(
+            Parameter(
+                "variant",
+                str,
+                "scholz-program",
+                "scholz-program: the choices of the program that reproduces Scholz et al.'s"
+                " published numbers; paper: the printed equations (docs/eu.md)",
+                choices=VARIANTS,
+            ),
+            Parameter(
+                "rounds", int, 10, "number of bargaining rounds (fixed, no convergence test)"
+            ),
+            Parameter(
+                "Q",
+                float,
+                1.0,
+                "status-quo probability of eq. 25a; 1 (Scholz et al.'s replication) removes the"
+                " median, T and the better/worse utilities from the model",
+            ),
+            *(
+                Parameter(
+                    key,
+                    str,
+                    "variant",
+                    f"{_SWITCH_DOCS[key]}; variant = the variant's choice",
+                    choices=("variant", *allowed),
+                )
+                for key, allowed in SWITCHES.items()
+            ),
+            Parameter(
+                "zero_tolerance",
+                float,
+                1e-12,
+                "expected utilities with |E| below this count as zero when classifying pairs"
+                " (rounding guard; the eum program uses 1e-4)",
+            ),
+            Parameter(
+                "pairs",
+                bool,
+                True,
+                "record every pair's probability, expected utilities and class per round in"
+                " the trace details (n² numbers per round; turn off for large scenarios)",
+            ),
+        ),
+    )
+)
