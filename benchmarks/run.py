@@ -1,59 +1,39 @@
-"""Benchmarks of detente's hot paths. Run: ``python3 benchmarks/run.py``.
+"""Run every benchmark of detente, one after the other: ``python3 benchmarks/run.py``.
 
-Prints one line per case: median wall time of repeated calls (model call only, no start-up).
+Options are passed on: ``--eu-reference PATH`` times the reference Python program of the
+expected-utility model (a copy of ``bdm_scholz_model.py`` from the Python 3 port of Velev's
+program, fetched outside this repository) in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
-import time
-from collections.abc import Callable
+import subprocess
+import sys
+from pathlib import Path
 
-import numpy as np
-
-from detente.models.baselines import condorcet, weighted_mean, weighted_median
-
-
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def baselines(repeat: int) -> list[tuple[str, float]]:
-    rng = np.random.default_rng(0)
-    results = []
-    for reps, n, m in ((1, 8, 6), (10_000, 10, 1), (1, 200, 1), (100, 24, 6)):
-        cap = rng.uniform(1, 100, (reps, n))
-        pos = rng.uniform(0, 100, (reps, n, m))
-        sal = rng.uniform(0, 1, (reps, n, m))
-        label = f"{reps} replicates × {n} actors × {m} issues"
-        args = (cap, pos, sal)
-        results.append((f"weighted mean, {label}", _time(lambda a=args: weighted_mean(*a), repeat)))
-        results.append(
-            (f"weighted median, {label}", _time(lambda a=args: weighted_median(*a), repeat))
-        )
-        if reps * n**3 * m <= 1e8:
-            results.append((f"condorcet, {label}", _time(lambda a=args: condorcet(*a), repeat)))
-    return results
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
+    parser.add_argument("--only", choices=("baselines", "eu", "smp"), action="append")
     args = parser.parse_args()
-    print(
-        f"# {platform.processor() or platform.machine()}, Python {platform.python_version()},"
-        f" NumPy {np.__version__}; median of {args.repeat} calls"
-    )
-    for name, seconds in baselines(args.repeat):
-        print(f"{seconds * 1e3:10.3f} ms  {name}")
+    jobs: list[tuple[str, list[str]]] = [
+        ("baselines", [str(HERE / "bench_baselines.py")]),
+        ("eu", [str(HERE / "bench_eu.py")]),
+        ("smp", [str(HERE / "bench_smp.py")]),
+    ]
+    if args.eu_reference:
+        jobs[1][1].extend(["--reference", args.eu_reference])
+    failed = 0
+    for name, cmd in jobs:
+        if args.only and name not in args.only:
+            continue
+        print(f"\n## {name}", flush=True)
+        failed += subprocess.run([sys.executable, *cmd], check=False).returncode != 0
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
