@@ -176,3 +176,53 @@ def test_rounds_option_needs_a_model_that_has_rounds() -> None:
     code, _, err = invoke("run", "-m", "mean", "--rounds", "3")
     assert code == 2
     assert "no selected model has a parameter 'rounds'" in err
+
+
+def test_eu_from_the_command_line_with_variant_rounds_and_json_details() -> None:
+    src = str(shared_path("reference", "bdm", "inputs", "emission_standards.csv"))
+    code, out, err = invoke(
+        "run", src, "-m", "eu", "--variant", "paper", "--rounds", "3", "-f", "json"
+    )
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["params"]["variant"] == "paper"
+    assert len(obj["rounds"]) == 4
+    assert obj["details"]
+    code, out, _ = invoke("run", src, "-m", "eu")
+    assert code == 0
+    assert "weighted median / mean by round" in out
+    assert "final positions" in out
+
+
+def test_smp_on_a_ktab_input_prints_win_probabilities_and_explains() -> None:
+    src = str(shared_path("reference", "ktab", "inputs", "dummyData_3Dim.csv"))
+    code, out, err = invoke("run", src, "-m", "smp")
+    assert code == 0, err
+    assert "win prob." in out
+    code, out, err = invoke("explain", src, "-m", "smp")
+    assert code == 0, err
+    assert "turn 1:" in out
+    assert "challenged" in out
+
+
+def test_default_scenario_runs_every_model() -> None:
+    code, out, err = invoke(
+        "run",
+        "-m",
+        "mean",
+        "-m",
+        "median",
+        "-m",
+        "condorcet",
+        "-m",
+        "eu",
+        "-m",
+        "smp",
+        "-f",
+        "json",
+    )
+    assert code == 0, err
+    objs = json.loads(out)
+    assert [o["model"] for o in objs] == ["mean", "median", "condorcet", "eu", "smp"]
+    for o in objs:
+        assert all(v is not None for v in o["forecast"].values())
