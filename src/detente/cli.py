@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from detente import io, report
@@ -51,7 +52,10 @@ class UsageError(Exception):
 
 
 def _die(message: str) -> NoReturn:
-    _console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # Escaped: a message may hold square brackets (e.g. "detente[plot]") that are not markup.
+    _console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True
+    )
     raise typer.Exit(code=2)
 
 
@@ -304,6 +308,151 @@ def _print_forecast(sc: Scenario, traces: Sequence[Trace]) -> None:
             console.print(f"{t.model}: {t.rounds - 1} rounds", highlight=False)
         for note in t.notes:
             console.print(f"[dim]{t.model}:[/] {note}", highlight=False)
+
+
+@app.command("mc")
+def monte_carlo_command(
+    scenario: ScenarioArg = "ukraine-talks",
+    model: Annotated[str, typer.Option("--model", "-m", help="Model to run on every draw.")] = (
+        "median"
+    ),
+    draws: Annotated[
+        int, typer.Option("--draws", "-n", help="Number of draws (replicates), at least 1.")
+    ] = 1000,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the draws (default: the scenario file's seed, else 0)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a fan chart of positions by round (PNG).")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    sheet: SheetOpt = None,
+    issue: IssueOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Draw the scenario's uncertain inputs, run a model on every draw, summarise per issue.
+
+    Prints per issue the median forecast and the 5–95 % band, and for each threshold of the
+    scenario the probability that the forecast crosses it.
+    """
+    from detente.sim.montecarlo import monte_carlo
+
+    with _user_errors():
+        if draws < 1:
+            raise UsageError(f"--draws: expected a whole number of at least 1, got {draws}")
+        if seed is not None and seed < 0:
+            raise UsageError(f"--seed: expected a whole number of at least 0, got {seed}")
+        name = get_model_or_fail(model).name
+        sc = _load(scenario, sheet, input_format, issue=issue)
+        per_model = _parse_params(param or [], [name])
+        used_seed = _seed(sc, seed)
+        with _progress(f"mc {name}", draws) as progress:
+            try:
+                result = monte_carlo(
+                    sc, name, draws, used_seed, params=per_model[name], progress=progress
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        if plot is not None:
+            _write_plot(result, sc, plot)
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n")
+    elif output_format is OutputFormat.csv:
+        buf = _io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["replicate", "issue", "forecast"])
+        for r, row in enumerate(result.forecasts):
+            for k, value in zip(result.issues, row, strict=True):
+                writer.writerow([r, k, _fmt_csv(value)])
+        sys.stdout.write(buf.getvalue())
+    else:
+        _print_mc(sc, result)
+    if plot is not None:
+        _console(stderr=True).print(f"wrote {plot}", highlight=False)
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Any]:
+    """A transient progress bar on stderr (only on a terminal); yields ``progress(done, total)``.
+
+    Shown only once the work has taken about a second, so quick runs print nothing extra.
+    """
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(label, total=total)
+    start = time.monotonic()
+    started = False
+
+    def update(done: int, _total: int) -> None:
+        nonlocal started
+        if not started and time.monotonic() - start > 1.0:
+            bar.start()
+            started = True
+        bar.update(task, completed=done)
+
+    try:
+        yield update
+    finally:
+        if started:
+            bar.stop()
+
+
+def _write_plot(result: Any, sc: Scenario, path: Path) -> None:
+    from detente.io.common import atomic_write
+    from detente.report.plots import MissingExtraError, fan_chart
+
+    try:
+        png = fan_chart(result, sc)
+    except MissingExtraError as exc:
+        raise UsageError(str(exc)) from None
+    atomic_write(path, lambda fh: fh.write(png))
+
+
+def _print_mc(sc: Scenario, result: Any) -> None:
+    console = _console()
+    q = result.quantiles((0.05, 0.5, 0.95))
+    table = Table(
+        title=f"Monte Carlo — {sc.name}, {result.model}, {result.draws} draws, seed {result.seed}",
+        title_justify="left",
+    )
+    for col, justify in (("issue", "left"), ("median", "right"), ("5–95 %", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for j, issue_id in enumerate(result.issues):
+        band = "–" if np.isnan(q[0, j]) else f"{q[0, j]:.1f} – {q[2, j]:.1f}"
+        med = "–" if np.isnan(q[1, j]) else f"{q[1, j]:.1f}"
+        table.add_row(sc.issue(issue_id).title, med, band)
+    console.print(table)
+    if result.thresholds:
+        probs = result.threshold_probabilities()
+        thr = Table(title="Thresholds", title_justify="left")
+        for col, justify in (("threshold", "left"), ("condition", "left"), ("P", "right")):
+            thr.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for t, p in zip(result.thresholds, probs, strict=True):
+            thr.add_row(t.label or "", t.condition, f"{p:.1%}")
+        console.print(thr)
+    for note in result.notes:
+        console.print(f"[dim]note:[/] {note}", highlight=False)
 
 
 @app.command()

@@ -1,7 +1,8 @@
-"""Hypothesis strategies for valid scenarios, with every kind of source."""
+"""Hypothesis strategies for valid scenarios, with every kind of source and uncertainty."""
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
@@ -10,13 +11,20 @@ from hypothesis import strategies as st
 from detente.scenario import (
     Actor,
     Anchor,
+    Beta,
     Citation,
+    Distribution,
     Estimate,
     Issue,
     Judgement,
+    Normal,
+    PlusMinus,
     Scale,
     Scenario,
     Stance,
+    Threshold,
+    Triangular,
+    Uniform,
 )
 
 # Text as people type it: letters (any script), digits, punctuation, symbols and spaces,
@@ -64,21 +72,47 @@ json_values = st.recursive(
 )
 
 
+def _uncertainty(draw: st.DrawFn, value: float, lo: float, hi: float) -> Distribution | None:
+    """None, or a distribution valid for ``value`` in ``[lo, hi]`` (``hi`` may be inf)."""
+    kind = draw(st.sampled_from(["none", "none", "pm", "normal", "beta", "uniform", "tri"]))
+    if kind == "none":
+        return None
+    if kind == "pm":
+        return PlusMinus(width=draw(st.floats(1e-6, 1e6)))
+    if kind == "normal":
+        return Normal(sd=draw(st.floats(1e-6, 1e6)))
+    if kind == "beta" and math.isfinite(hi):
+        return Beta(a=draw(st.floats(0.05, 50.0)), b=draw(st.floats(0.05, 50.0)))
+    if math.isinf(hi):
+        low = value * draw(st.floats(0.01, 0.99))
+        high = value * (1.0 + draw(st.floats(0.01, 10.0)))
+    else:
+        low = lo + (value - lo) * draw(st.floats(0.0, 0.99))
+        high = hi - (hi - value) * draw(st.floats(0.0, 0.99))
+    inside = low > 0 if math.isinf(hi) else lo <= low and high <= hi
+    if not (low < value < high and inside):
+        return PlusMinus(width=1.0)  # value at (or rounding to) an end: no room for low < value
+    cls = Uniform if kind == "uniform" else Triangular
+    return cls(low=low, high=high)
+
+
 @st.composite
 def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
-    """1–6 issues with random scales, 1–8 actors, some estimates sourced inline or by id."""
+    """1–6 issues with random scales, 1–8 actors, some estimates sourced inline or by id, some
+    uncertain, and a few thresholds."""
     source_table = draw(st.dictionaries(ids, sources, max_size=3)) if with_sources else {}
     refs = list(source_table)
 
-    def estimate(value: float) -> Estimate:
+    def estimate(value: float, lo: float = 0.0, hi: float = 1.0) -> Estimate:
+        dist = _uncertainty(draw, value, lo, hi) if with_sources else None
         if not with_sources:
             return Estimate(value=value)
         choice = draw(st.sampled_from(["none", "inline", "ref"] if refs else ["none", "inline"]))
         if choice == "none":
-            return Estimate(value=value)
+            return Estimate(value=value, uncertainty=dist)
         if choice == "ref":
-            return Estimate(value=value, source=draw(st.sampled_from(refs)))
-        return Estimate(value=value, source=draw(sources))
+            return Estimate(value=value, source=draw(st.sampled_from(refs)), uncertainty=dist)
+        return Estimate(value=value, source=draw(sources), uncertainty=dist)
 
     issue_ids = draw(st.lists(ids, min_size=1, max_size=6, unique=True))
     issues = []
@@ -113,13 +147,16 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
                 continue  # a missing stance
             pos = draw(st.floats(issue.scale.min, issue.scale.max))
             sal = draw(st.floats(0.0, 1.0))
-            stances[issue.id] = Stance(position=estimate(pos), salience=estimate(sal))
+            stances[issue.id] = Stance(
+                position=estimate(pos, issue.scale.min, issue.scale.max),
+                salience=estimate(sal),
+            )
         actors.append(
             Actor(
                 id=aid,
                 label=draw(st.none() | text),
                 description=draw(st.none() | text),
-                capability=estimate(draw(st.floats(1e-9, 1e9, exclude_min=True))),
+                capability=estimate(draw(st.floats(1e-9, 1e9, exclude_min=True)), 0.0, math.inf),
                 risk=draw(st.none() | st.floats(-1.0, 1.0)),
                 stances=stances,
             )
@@ -127,6 +164,15 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
     parameters: dict[str, dict[str, Any]] = draw(
         st.dictionaries(ids, st.dictionaries(text, json_values, max_size=3), max_size=2)
     )
+    thresholds = [
+        Threshold(
+            issue=issue.id,
+            op=draw(st.sampled_from([">=", "<=", ">", "<"])),
+            value=draw(st.floats(issue.scale.min, issue.scale.max)),
+            label=draw(st.none() | text),
+        )
+        for issue in draw(st.lists(st.sampled_from(issues), max_size=3))
+    ]
     return Scenario(
         name=draw(ids),
         description=draw(st.none() | text),
@@ -135,4 +181,5 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
         actors=actors,
         parameters=parameters,
         sources=source_table,
+        thresholds=thresholds,
     )

@@ -7,9 +7,9 @@ friendlier to hand-written files: ``1e5`` is a number (YAML 1.1 wants ``1.0e+5``
 issue ``2024-06-01`` keeps its name. Errors name the line and the field, e.g.
 ``actors[2].stances.territory.salience`` (list indices from 0).
 
-Writing: top-level keys in the order name, description, seed, issues, actors, parameters,
-sources; defaults left out; numbers as Python's shortest float repr, so that reading what was
-written gives back an equal scenario.
+Writing: top-level keys in the order name, description, seed, issues, actors, thresholds,
+parameters, sources; defaults left out; numbers as Python's shortest float repr, so that
+reading what was written gives back an equal scenario.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detente.errors import InputError
 from detente.io.common import decode_text
-from detente.scenario import Scenario
+from detente.scenario import Estimate, Scenario
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -79,7 +79,16 @@ class _Dumper(yaml.SafeDumper):
 # it keeps YAML 1.1's (a superset of the loader's), plus the exponent floats.
 _Dumper.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
 
-_ORDER = ("name", "description", "seed", "issues", "actors", "parameters", "sources")
+_ORDER = (
+    "name",
+    "description",
+    "seed",
+    "issues",
+    "actors",
+    "thresholds",
+    "parameters",
+    "sources",
+)
 
 
 # -- writing ----------------------------------------------------------------------
@@ -100,7 +109,7 @@ def to_data(scenario: Scenario) -> dict[str, Any]:
     for actor in data["actors"]:
         if not actor.get("stances"):
             actor.pop("stances", None)
-    for key in ("parameters", "sources"):
+    for key in ("thresholds", "parameters", "sources"):
         if not data.get(key):
             data.pop(key, None)
     ordered = {k: data.pop(k) for k in _ORDER if k in data}
@@ -300,9 +309,15 @@ def _expected(error: ErrorDetails) -> str:
     if kind == "string_pattern_mismatch":
         return "expected an id: 1–80 characters, no white space at either end"
     in_union = any(isinstance(p, str) and p.startswith("tagged-union") for p in loc)
-    if kind in ("union_tag_invalid", "union_tag_not_found") or (
+    union_error = kind in ("union_tag_invalid", "union_tag_not_found") or (
         in_union and kind == "model_attributes_type"
-    ):
+    )
+    if union_error and "uncertainty" in loc:
+        return (
+            "expected an uncertainty: '±x' (or '+-x'), or a mapping with dist: uniform {low,"
+            " high}, normal {sd}, triangular {low, high} or beta {a, b}"
+        )
+    if union_error:
         return (
             "expected a source: the id of an entry of 'sources', or a mapping with kind:"
             " anchor, citation or judgement"
@@ -368,6 +383,26 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                     ("actors", i, "stances", issue_id, "position"),
                     f"expected a position within the issue's scale [{lo:g}, {hi:g}], got {x}",
                 )
+            problem = _position_uncertainty(pos, lo, hi)
+            if problem is not None:
+                return ("actors", i, "stances", issue_id, "position", "uncertainty"), problem
+    for t, threshold in enumerate(obj.get("thresholds") or []):
+        if not isinstance(threshold, dict):
+            continue
+        issue_id, value = threshold.get("issue"), threshold.get("value")
+        if issue_id not in scales:
+            known = ", ".join(scales)
+            return (
+                ("thresholds", t, "issue"),
+                f"expected a threshold on a known issue ({known}), not {issue_id!r}",
+            )
+        lo, hi = scales[issue_id]
+        if isinstance(value, int | float) and not lo <= value <= hi:
+            return (
+                ("thresholds", t, "value"),
+                f"expected a threshold within the scale of {issue_id!r} [{lo:g}, {hi:g}],"
+                f" got {value}",
+            )
     for loc, estimate in _estimates(actors):
         ref = estimate.get("source") if isinstance(estimate, dict) else None
         if isinstance(ref, str) and ref not in sources:
@@ -376,6 +411,20 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                 (*loc, "source"),
                 f"expected a source id defined under 'sources' ({known}), not {ref!r}",
             )
+    return None
+
+
+def _position_uncertainty(pos: Any, lo: float, hi: float) -> str | None:
+    """What is wrong with a position's uncertainty given the scale, or None."""
+    if not (isinstance(pos, dict) and pos.get("uncertainty") is not None):
+        return None
+    try:
+        estimate = Estimate.model_validate(pos)
+        estimate.check_uncertainty(lo, hi, "position")
+    except ValidationError:
+        return None  # a problem of the estimate itself, reported with its own location
+    except ValueError as exc:
+        return str(exc)
     return None
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "Choices",
     "EUResult",
     "explain",
+    "kernel_settings",
     "resolve_choices",
     "simulate",
 ]
@@ -81,8 +82,15 @@ _SWITCH_DOCS = {
 }
 
 
-def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]) -> Trace:
-    """Run the model on every issue of a scenario (the registry's model signature)."""
+def kernel_settings(params: Mapping[str, Any]) -> tuple[int, float, Choices]:
+    """``(rounds, Q, choices)`` for :func:`simulate` from resolved parameters; ``ValueError``.
+
+    Examples
+    --------
+    >>> rounds, q, choices = kernel_settings(EU.resolve_params())
+    >>> rounds, q, choices.normaliser
+    (10, 1.0, 'total')
+    """
     rounds = int(params["rounds"])
     if rounds < 0:
         raise ValueError(f"rounds must be >= 0, got {rounds}")
@@ -91,7 +99,12 @@ def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[
         raise ValueError(f"Q must lie in [0, 1], got {q}")
     switches: dict[str, str | float] = {key: params[key] for key in SWITCHES}
     switches["zero_tolerance"] = float(params["zero_tolerance"])
-    choices = resolve_choices(str(params["variant"]), **switches)
+    return rounds, q, resolve_choices(str(params["variant"]), **switches)
+
+
+def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[str, Any]) -> Trace:
+    """Run the model on every issue of a scenario (the registry's model signature)."""
+    rounds, q, choices = kernel_settings(params)
     record = bool(params["pairs"])
 
     n, m = len(arrays.actors), len(arrays.issues)

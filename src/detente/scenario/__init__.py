@@ -8,20 +8,29 @@ from detente.scenario.model import (
     Scenario,
     ScenarioArrays,
     Stance,
+    Threshold,
 )
 from detente.scenario.sources import Anchor, Citation, Judgement, Source, SourceRef
+from detente.scenario.uncertainty import Beta, Distribution, Normal, PlusMinus, Triangular, Uniform
 
 __all__ = [
     "Actor",
     "Anchor",
+    "Beta",
     "Citation",
+    "Distribution",
     "Estimate",
     "Issue",
     "Judgement",
+    "Normal",
+    "PlusMinus",
     "Scale",
     "Scenario",
     "ScenarioArrays",
     "Source",
     "SourceRef",
     "Stance",
+    "Threshold",
+    "Triangular",
+    "Uniform",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from detente.scenario import uncertainty as unc
 from detente.scenario.sources import Source, SourceRef
+from detente.scenario.uncertainty import Distribution
 
 Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 """An identifier: 1–80 characters, no leading or trailing white space."""
@@ -29,10 +31,16 @@ class _Model(BaseModel):
 
 
 class Estimate(_Model):
-    """A number with an optional source. In YAML a bare number is an estimate without source."""
+    """A number with an optional source and uncertainty.
+
+    In YAML a bare number is an estimate with neither; ``uncertainty`` is a distribution of
+    :mod:`detente.scenario.uncertainty` (or the shorthand ``"±x"``), drawn from by Monte Carlo
+    runs only: single runs use ``value``.
+    """
 
     value: float
     source: SourceRef | None = None
+    uncertainty: Distribution | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -43,6 +51,11 @@ class Estimate(_Model):
             return {"value": data}
         return data
 
+    @field_validator("uncertainty", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return unc.coerce(v)
+
     @field_validator("value")
     @classmethod
     def _finite(cls, v: float) -> float:
@@ -52,9 +65,14 @@ class Estimate(_Model):
 
     @model_serializer(mode="wrap")
     def _compact(self, handler: Any) -> Any:
-        if self.source is None:
+        if self.source is None and self.uncertainty is None:
             return self.value
         return handler(self)
+
+    def check_uncertainty(self, low: float, high: float, what: str) -> None:
+        """Check the uncertainty (if any) against ``value`` and the valid range; ``ValueError``."""
+        if self.uncertainty is not None:
+            unc.check(self.uncertainty, self.value, low, high, what)
 
 
 class Scale(_Model):
@@ -97,6 +115,7 @@ class Stance(_Model):
     def _unit(cls, v: Estimate) -> Estimate:
         if not 0.0 <= v.value <= 1.0:
             raise ValueError(f"salience must lie in [0, 1], got {v.value}")
+        v.check_uncertainty(0.0, 1.0, "salience")
         return v
 
 
@@ -115,11 +134,56 @@ class Actor(_Model):
     def _positive(cls, v: Estimate) -> Estimate:
         if not v.value > 0.0:
             raise ValueError(f"capability must be > 0, got {v.value}")
+        v.check_uncertainty(0.0, math.inf, "capability")
         return v
 
     @property
     def title(self) -> str:
         return self.label or self.id
+
+
+THRESHOLD_OPS = (">=", "<=", ">", "<")
+
+
+class Threshold(_Model):
+    """A question about an issue's forecast, e.g. ``territory >= 60`` ("de facto recognition").
+
+    Monte Carlo runs report the probability that the forecast satisfies it.
+    """
+
+    issue: Id
+    op: Literal[">=", "<=", ">", "<"]
+    value: float
+    label: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v}")
+        return v
+
+    @property
+    def title(self) -> str:
+        """``label`` or the condition as text, e.g. ``territory ≥ 60``."""
+        return self.label or self.condition
+
+    @property
+    def condition(self) -> str:
+        """The condition as text, e.g. ``territory ≥ 60``."""
+        op = {">=": "≥", "<=": "≤"}.get(self.op, self.op)
+        return f"{self.issue} {op} {self.value:g}"
+
+    def holds(self, x: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Where ``x`` satisfies the condition (False where ``x`` is NaN)."""
+        with np.errstate(invalid="ignore"):
+            if self.op == ">=":
+                return np.greater_equal(x, self.value)
+            if self.op == "<=":
+                return np.less_equal(x, self.value)
+            if self.op == ">":
+                return np.greater(x, self.value)
+            return np.less(x, self.value)
 
 
 class Scenario(_Model):
@@ -135,6 +199,9 @@ class Scenario(_Model):
     seed: int | None = Field(default=None, ge=0, description="seed stored with the input")
     sources: dict[str, Source] = Field(
         default_factory=dict, description="sources referred to by id from any estimate"
+    )
+    thresholds: list[Threshold] = Field(
+        default_factory=list, description="conditions on forecasts whose probability mc reports"
     )
 
     @model_validator(mode="after")
@@ -156,6 +223,21 @@ class Scenario(_Model):
                         f"actor {actor.id!r}, issue {issue_id!r}: position {x} lies outside"
                         f" the scale [{issue.scale.min}, {issue.scale.max}]"
                     )
+                stance.position.check_uncertainty(
+                    issue.scale.min, issue.scale.max, f"actor {actor.id!r}, issue {issue_id!r}"
+                )
+        for t, threshold in enumerate(self.thresholds):
+            issue = issues.get(threshold.issue)
+            if issue is None:
+                raise ValueError(
+                    f"threshold {t}: unknown issue {threshold.issue!r}"
+                    f" (issues: {', '.join(issues)})"
+                )
+            if not issue.scale.min <= threshold.value <= issue.scale.max:
+                raise ValueError(
+                    f"threshold {t}: value {threshold.value:g} lies outside the scale of"
+                    f" {issue.id!r} [{issue.scale.min:g}, {issue.scale.max:g}]"
+                )
         for where, estimate in self.estimates():
             ref = estimate.source
             if isinstance(ref, str) and ref not in self.sources:

@@ -1,0 +1,411 @@
+"""Monte Carlo: draw the uncertain inputs, run a model on every draw, summarise.
+
+:func:`monte_carlo` draws all replicates' inputs at once (:func:`detente.sim.draws.draw`) and
+runs the model's batch kernel on chunks of :data:`CHUNK` replicates: the baselines' kernels
+and the ``eu`` kernel take a leading replicate axis. The ``smp`` kernel takes one input for
+all its replicates (they differ by their random streams only), so replicates with identical
+inputs run as one batch and the others one call each (see :func:`_run_smp`).
+
+Random streams: ``SeedSequence(seed).spawn(2)`` gives one stream for the inputs and one from
+which every replicate gets its own model stream (``spawn(R)``, used by stochastic SMP), so the
+numbers never depend on the chunk size, and later on how chunks are spread over workers.
+
+Per round the fan chart uses the ``c·s``-weighted median of the actors' positions in each
+replicate (midpoint on an exact half-weight tie); an SMP replicate that stopped early keeps its
+final state up to the longest run's turn count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detente.models import get_model
+from detente.models import smp as smp_model
+from detente.models import smp_kernel as K
+from detente.models.baselines import condorcet, weighted_mean, weighted_median
+from detente.models.eu import kernel_settings, simulate
+from detente.scenario import Scenario, Threshold
+from detente.sim.draws import Batch, draw
+
+F = NDArray[np.float64]
+
+CHUNK = 500
+"""Replicates per chunk: fixed (not machine-dependent), so results never depend on it; large
+enough to amortise NumPy's per-call overhead, small enough to bound memory (an ``eu`` chunk of
+ukraine-talks holds 500 × 6 games × 11 rounds × 8 actors positions)."""
+
+SMP_CHUNK = 50
+"""Chunk of SMP replicates: they run one kernel call each (see :func:`_run_smp`), so a smaller
+chunk costs nothing and gives the progress bar finer steps."""
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""Quantiles of the fan chart (per round) and of the summary (5 %, median, 95 %)."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called after each chunk with replicates done so far."""
+
+
+@dataclass(frozen=True, eq=False)
+class MCResult:
+    """The outcome of :func:`monte_carlo`.
+
+    Attributes
+    ----------
+    scenario, model, seed, params
+        What ran: scenario name, registered model name, seed, resolved parameters.
+    actors, issues
+        Axis labels.
+    forecasts
+        ``forecasts[replicate, issue]`` (NaN where a replicate has no forecast).
+    centre
+        ``centre[replicate, round, issue]``: the ``c·s``-weighted median of the positions after
+        each round (round 0 = the drawn input), padded with the final state.
+    thresholds
+        The scenario's thresholds.
+    notes
+        Plain remarks (e.g. how SMP replicates were batched).
+    """
+
+    scenario: str
+    model: str
+    seed: int
+    params: Mapping[str, Any]
+    actors: tuple[str, ...]
+    issues: tuple[str, ...]
+    forecasts: F
+    centre: F
+    thresholds: tuple[Threshold, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def draws(self) -> int:
+        """Number of replicates."""
+        return int(self.forecasts.shape[0])
+
+    def quantiles(self, qs: Sequence[float] = QUANTILES) -> F:
+        """``[len(qs), issue]`` quantiles of the forecasts over replicates (NaN ignored)."""
+        return _nanquantile(self.forecasts, qs)
+
+    def median(self) -> F:
+        """Median forecast per issue."""
+        out: F = self.quantiles((0.5,))[0]
+        return out
+
+    def band(self) -> tuple[F, F]:
+        """The 5 % and 95 % quantiles of the forecast per issue."""
+        q = self.quantiles((0.05, 0.95))
+        return q[0], q[1]
+
+    def threshold_probabilities(self) -> F:
+        """Per threshold, the share of replicates whose forecast satisfies it.
+
+        A replicate without a forecast on the issue (NaN) counts as not satisfying it.
+        """
+        index = {k: j for j, k in enumerate(self.issues)}
+        return np.array(
+            [float(np.mean(t.holds(self.forecasts[:, index[t.issue]]))) for t in self.thresholds]
+        )
+
+    def fan(self, qs: Sequence[float] = QUANTILES) -> F:
+        """``[len(qs), round, issue]`` quantiles of :attr:`centre` over replicates."""
+        return _nanquantile(self.centre, qs)
+
+    def summary(self) -> dict[str, Any]:
+        """Per issue median, 5 % and 95 % quantiles, and each threshold's probability."""
+        q = self.quantiles((0.05, 0.5, 0.95))
+        probs = self.threshold_probabilities()
+        return {
+            "issues": {
+                k: {"median": _num(q[1, j]), "q05": _num(q[0, j]), "q95": _num(q[2, j])}
+                for j, k in enumerate(self.issues)
+            },
+            "thresholds": [
+                {**t.model_dump(mode="json", exclude_none=True), "probability": float(p)}
+                for t, p in zip(self.thresholds, probs, strict=True)
+            ],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary, fan-chart quantiles and every replicate's forecast; no timings (so the same
+        inputs and seed give identical output)."""
+        fan = self.fan()
+        return {
+            "scenario": self.scenario,
+            "model": self.model,
+            "seed": self.seed,
+            "draws": self.draws,
+            "params": _jsonable(dict(self.params)),
+            **self.summary(),
+            "rounds": {
+                "statistic": "c·s-weighted median of the positions",
+                "quantiles": list(QUANTILES),
+                "by_issue": {
+                    k: [[_num(v) for v in fan[:, t, j]] for t in range(fan.shape[1])]
+                    for j, k in enumerate(self.issues)
+                },
+            },
+            "notes": list(self.notes),
+            "forecasts": [
+                {k: _num(v) for k, v in zip(self.issues, row, strict=True)}
+                for row in self.forecasts
+            ],
+        }
+
+
+def _nanquantile(a: F, qs: Sequence[float]) -> F:
+    # All-NaN columns (an issue nobody weighs) give NaN without a RuntimeWarning.
+    out = np.full((len(qs), *a.shape[1:]), np.nan)
+    ok = ~np.all(np.isnan(a), axis=0)
+    if ok.any():
+        out[:, ok] = np.nanquantile(a[:, ok], qs, axis=0)
+    return out
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# -- runners: one chunk of replicates -> (forecast[r, m], centre[r, T+1, m]) -------------------
+
+Runner = Callable[[Batch, Mapping[str, Any], Sequence[np.random.SeedSequence]], tuple[F, F]]
+
+
+def _median_mid(c: F, x: F, s: F) -> F:
+    lower, upper = weighted_median(c, x, s)
+    out: F = (lower + upper) / 2.0
+    return out
+
+
+def _input_centre(b: Batch) -> F:
+    return _median_mid(b.capability, b.position, b.salience)[:, None, :]
+
+
+def _run_mean(
+    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    return weighted_mean(b.capability, b.position, b.salience), _input_centre(b)
+
+
+def _run_median(
+    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    centre = _input_centre(b)
+    return centre[:, 0, :].copy(), centre
+
+
+def _run_condorcet(
+    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    joint = params["space"] == "joint"
+    winners, _exists, _score = condorcet(
+        b.capability,
+        b.position,
+        b.salience,
+        joint=joint,
+        majority=params["voting"] == "majority",
+    )
+    # winners[r, group, actor]; with joint one group covers every issue.
+    win = np.moveaxis(winners, -1, -2)  # [r, actor, group]
+    if joint:
+        win = np.broadcast_to(win, b.position.shape)
+    lo = np.where(win, b.position, np.inf).min(axis=1)
+    hi = np.where(win, b.position, -np.inf).max(axis=1)
+    none = ~win.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        forecast = np.where(none, np.nan, (lo + hi) / 2.0)
+    return forecast, _input_centre(b)
+
+
+def _run_eu(
+    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    rounds, q, choices = kernel_settings(params)
+    r, (_n, m) = b.replicates, b.base.position.shape
+    forecast = np.full((r, m), np.nan)
+    centre = np.full((r, rounds + 1, m), np.nan)
+    present = b.base.present
+    # As in the single run: issues with the same participants are one batch of games.
+    groups: dict[bytes, list[int]] = {}
+    for k in range(m):
+        groups.setdefault(present[:, k].tobytes(), []).append(k)
+    for ks in groups.values():
+        members = np.flatnonzero(present[:, ks[0]])
+        if members.size == 0:
+            continue
+        g, nm = len(ks), members.size
+        cols = np.array(ks, dtype=np.intp)
+        cap = np.broadcast_to(b.capability[:, None, members], (r, g, nm)).reshape(r * g, nm)
+        pos = np.moveaxis(b.position[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
+        sal = np.moveaxis(b.salience[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
+        res = simulate(
+            np.ascontiguousarray(cap),
+            np.ascontiguousarray(pos),
+            np.ascontiguousarray(sal),
+            rounds=rounds,
+            q=q,
+            choices=choices,
+            record=False,
+        )
+        med = res.median.reshape(r, g, rounds + 1)
+        forecast[:, cols] = med[:, :, -1]
+        centre[:, :, cols] = np.moveaxis(med, 1, 2)
+    return forecast, centre
+
+
+def _run_smp(
+    b: Batch, params: Mapping[str, Any], seqs: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    """SMP on a chunk. ``smp_kernel.simulate`` takes one input for all its replicates, so the
+    chunk is split into groups of identical inputs (all of it when nothing is uncertain) and
+    each group is one batch call; with uncertain inputs that is one call per replicate."""
+    r, (_n, m) = b.replicates, b.base.position.shape
+    rows = np.concatenate(
+        [b.capability, b.position.reshape(r, -1), b.salience.reshape(r, -1)], axis=1
+    )
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    forecast = np.full((r, m), np.nan)
+    centres: list[tuple[NDArray[np.intp], F]] = []
+    for u, rep in enumerate(first):
+        members = np.flatnonzero(inverse == u)
+        arrays = b.replicate(int(rep))
+        prep = smp_model.prepare(arrays, params)
+        gens = [np.random.default_rng(seqs[int(i)]) for i in members]
+        hist = K.simulate(prep.inputs, prep.config, gens, record=True)
+        assert hist.final_outcome is not None
+        fc = K.outcome_mean(hist.positions[-1], hist.final_outcome)
+        forecast[members] = fc * prep.span + prep.low
+        xs = np.stack(hist.positions, axis=1) * prep.span + prep.low  # [g, T+1, n, m]
+        c = arrays.capability[None, None, :]
+        s = arrays.salience[None, None, :, :]
+        centres.append((members, _median_mid(c, xs, s)))
+    turns = max(c.shape[1] for _, c in centres)
+    centre = np.empty((r, turns, m))
+    for members, c in centres:
+        centre[members] = _pad(c, turns)
+    return forecast, centre
+
+
+def _pad(a: F, rounds: int) -> F:
+    """``a[r, t, ...]`` extended to ``rounds`` along ``t`` by repeating its final state."""
+    if a.shape[1] == rounds:
+        return a
+    tail = np.repeat(a[:, -1:], rounds - a.shape[1], axis=1)
+    return np.concatenate([a, tail], axis=1)
+
+
+RUNNERS: dict[str, Runner] = {
+    "mean": _run_mean,
+    "median": _run_median,
+    "condorcet": _run_condorcet,
+    "eu": _run_eu,
+    "smp": _run_smp,
+}
+
+
+def monte_carlo(
+    scenario: Scenario,
+    model: str,
+    draws: int,
+    seed: int,
+    params: Mapping[str, Any] | None = None,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+) -> MCResult:
+    """Run ``model`` on ``draws`` replicates of the scenario's uncertain inputs.
+
+    Parameters
+    ----------
+    scenario
+        The scenario; its estimates' ``uncertainty`` is drawn from, its ``thresholds`` asked.
+    model
+        A registered model name or alias.
+    draws
+        Number of replicates (at least 1).
+    seed
+        The one seed of the inputs' draws and of the models' own randomness.
+    params
+        Model parameters over those of the scenario file (as for :func:`detente.models.run`).
+    chunk
+        Replicates per chunk (default :data:`CHUNK`, :data:`SMP_CHUNK` for smp); the results
+        do not depend on it.
+    progress
+        Called as ``progress(done, total)`` after each chunk.
+
+    Returns
+    -------
+    MCResult
+
+    Raises
+    ------
+    ValueError
+        Bad parameters, ``draws < 1``, or inputs the model cannot run.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> result = monte_carlo(load_default(), "median", 200, seed=1)
+    >>> result.forecasts.shape, len(result.threshold_probabilities()) > 0
+    ((200, 6), True)
+    """
+    spec = get_model(model)
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    default = SMP_CHUNK if spec.name == "smp" else CHUNK
+    size = default if chunk is None else int(chunk)
+    if size < 1:
+        raise ValueError(f"chunk must be at least 1, got {size}")
+    base = scenario.arrays()
+    resolved = spec.resolve_params(base.parameters.get(spec.name, {}), params or {})
+    runner = RUNNERS.get(spec.name)
+    if runner is None:  # pragma: no cover - every registered model has a runner
+        raise ValueError(f"model {spec.name!r} has no Monte Carlo runner")
+    input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
+    batch = draw(scenario, draws, np.random.default_rng(input_seq))
+    seqs = model_seq.spawn(draws) if spec.name == "smp" else []
+    forecasts = np.empty((draws, len(base.issues)))
+    parts: list[F] = []
+    for start in range(0, draws, size):
+        stop = min(start + size, draws)
+        f, c = runner(batch.slice(start, stop), resolved, seqs[start:stop])
+        forecasts[start:stop] = f
+        parts.append(c)
+        if progress is not None:
+            progress(stop, draws)
+    rounds = max(p.shape[1] for p in parts)
+    centre = np.concatenate([_pad(p, rounds) for p in parts], axis=0)
+    notes: list[str] = []
+    if spec.name == "smp" and _uncertain(scenario):
+        notes.append(
+            "smp: the SMP kernel takes one input per batch, so replicates with different drawn"
+            " inputs ran one kernel call each"
+        )
+    return MCResult(
+        scenario=scenario.name,
+        model=spec.name,
+        seed=seed,
+        params=resolved,
+        actors=base.actors,
+        issues=base.issues,
+        forecasts=forecasts,
+        centre=centre,
+        thresholds=tuple(scenario.thresholds),
+        notes=tuple(notes),
+    )
+
+
+def _uncertain(scenario: Scenario) -> bool:
+    return any(e.uncertainty is not None for _, e in scenario.estimates())
