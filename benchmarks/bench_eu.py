@@ -3,6 +3,11 @@
 Prints one line per case: the median wall time of repeated calls (the model call or the kernel
 call only; no interpreter start-up, no input parsing), then derived ratios and peak memory.
 
+``record=False`` kernel calls run the fused Numba kernel when Numba is installed (its one-off
+compilation happens in the untimed warm-up call); the ``NumPy kernel`` cases force the NumPy
+kernel (``DETENTE_NO_NUMBA=1``) for comparison. Model calls keep every pair's details, so they
+always run the NumPy kernel.
+
 With ``--reference PATH`` (the Python-3 port of J. Velev's ``bdm_scholz_model.py``, kept
 outside the repository) the same cases are timed for that program in the same run: the
 emission case ``--reference-runs`` times (default 100, to compare with the batch), ``china``
@@ -19,7 +24,8 @@ import platform
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from detente import io
-from detente.models import run
+from detente.models import eu_kernel, run
 from detente.models.eu import simulate
 from detente.scenario import Scenario, ScenarioArrays
 
@@ -54,6 +60,36 @@ def _peak_mb(fn: Callable[[], object]) -> float:
         return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
+
+
+@contextmanager
+def _numpy_kernel() -> Iterator[None]:
+    """Force the NumPy kernel (as ``DETENTE_NO_NUMBA=1`` does) inside the block."""
+    saved = os.environ.get(eu_kernel.NO_NUMBA_ENV)
+    os.environ[eu_kernel.NO_NUMBA_ENV] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[eu_kernel.NO_NUMBA_ENV]
+        else:
+            os.environ[eu_kernel.NO_NUMBA_ENV] = saved
+
+
+def _numpy_only(fn: Callable[[], object]) -> Callable[[], object]:
+    def call() -> object:
+        with _numpy_kernel():
+            return fn()
+
+    return call
+
+
+def _kernel_name() -> str:
+    if not eu_kernel.fused_kernel_available():
+        return "NumPy kernel (Numba not installed or DETENTE_NO_NUMBA set)"
+    import numba
+
+    return f"fused Numba kernel, {numba.get_num_threads()} threads"
 
 
 def _line(seconds: float, name: str) -> None:
@@ -142,27 +178,54 @@ def ours(repeat: int) -> dict[str, float]:
             0,
         ),
     ]
-    batch = jittered_batch(emission, BATCH)
+    single_numpy = _numpy_only(lambda: simulate(*_one_issue(emission), rounds=ROUNDS, record=False))
     cases.append(
         (
-            "batch",
-            f"kernel, batch of {BATCH:,} jittered emission_standards replicates (record=False)",
-            lambda: simulate(*batch, rounds=ROUNDS, record=False),
+            "emission_kernel_numpy",
+            "NumPy kernel, emission_standards single run (record=False)",
+            single_numpy,
+            0,
+        )
+    )
+    batch = jittered_batch(emission, BATCH)
+    batch_name = f"batch of {BATCH:,} jittered emission_standards replicates (record=False)"
+    batch_fn = lambda: simulate(*batch, rounds=ROUNDS, record=False)  # noqa: E731
+    cases.append(("batch", f"kernel, {batch_name}", batch_fn, max(1, repeat // 2)))
+    cases.append(
+        (
+            "batch_numpy",
+            f"NumPy kernel, {batch_name}",
+            _numpy_only(batch_fn),
             max(1, repeat // 2),
         )
     )
+    print(f"# record=False kernel calls: {_kernel_name()}", flush=True)
     for key, name, fn, reps in cases:
+        t0 = time.perf_counter()
+        fn()  # compiles the fused kernel on first use; not counted
+        first = time.perf_counter() - t0
         out[key] = _time(fn, reps or max(repeat, 20))
         _line(out[key], name)
+        if first > 10 * out[key] + 0.5:
+            print(f"  (first call {first:.1f} s: compilation of the fused kernel)", flush=True)
     single_k, single_m = out["emission_kernel"], out["emission_model"]
+    single_n = out["emission_kernel_numpy"]
     print(
-        f"  batch = {out['batch'] / single_k:.0f} single kernel runs"
+        f"  batch = {out['batch'] / single_k:.0f} single kernel runs (same kernel)"
+        f" = {out['batch'] / single_n:.0f} single NumPy kernel runs"
         f" = {out['batch'] / single_m:.0f} single model calls (target: at most 100);"
         f" {out['batch'] / BATCH * 1e6:.1f} µs per replicate",
         flush=True,
     )
     print(
-        f"  peak traced memory: batch {_peak_mb(cases[-1][2]):.1f} MB,"
+        f"  NumPy kernel: batch = {out['batch_numpy'] / single_n:.0f} single NumPy kernel runs;"
+        f" {out['batch_numpy'] / BATCH * 1e6:.1f} µs per replicate;"
+        f" the fused batch is {out['batch_numpy'] / out['batch']:.1f}x faster",
+        flush=True,
+    )
+    print(
+        f"  peak traced memory: batch {_peak_mb(batch_fn):.1f} MB"
+        f" (NumPy kernel {_peak_mb(_numpy_only(batch_fn)):.1f} MB),"
         f" 200 actors model call {_peak_mb(cases[2][2]):.1f} MB, kernel"
         f" {_peak_mb(cases[3][2]):.1f} MB, china model call {_peak_mb(cases[0][2]):.1f} MB",
         flush=True,
@@ -244,6 +307,14 @@ def reference(path: Path, runs: int, mine: dict[str, float], skip_china: bool) -
     )
 
 
+def _numba_version() -> str:
+    try:
+        import numba
+    except ImportError:
+        return ", no Numba"
+    return f", Numba {numba.__version__}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7, help="calls per case (median)")
@@ -255,7 +326,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}, NumPy {np.__version__}; median wall time",
+        f" Python {platform.python_version()}, NumPy {np.__version__}{_numba_version()};"
+        " median wall time",
         flush=True,
     )
     mine = ours(args.repeat)

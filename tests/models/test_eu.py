@@ -503,6 +503,8 @@ def test_a_batch_equals_its_replicates_run_one_at_a_time(
     caps, pos, sal = _jittered(40)
     whole = simulate(caps, pos, sal, variant=variant)
     monkeypatch.setattr(eu_kernel, "_CHUNK_CELLS", 700)  # chunks of 7 replicates
+    # The NumPy kernel's chunks, bit for bit (the fused kernel has tests of its own).
+    monkeypatch.setenv(eu_kernel.NO_NUMBA_ENV, "1")
     chunked = simulate(caps, pos, sal, variant=variant, record=False)
     for b in range(0, 40, 3):
         one = simulate(caps[b], pos[b], sal[b], variant=variant)
@@ -652,7 +654,8 @@ def test_trace_details_are_documented_and_json_ready() -> None:
     assert pairs["eu_opponent_own"][b][f] == pairs["eu_challenge"][f][b]
     lean = run(sc, "eu", params={"rounds": 2, "pairs": False})
     assert "pairs" not in lean.details["issues"]["emission-standards"]["rounds"][0]
-    np.testing.assert_array_equal(lean.positions, trace.positions)
+    # Without the pair details the run may go to the fused Numba kernel: same up to rounding.
+    np.testing.assert_allclose(lean.positions, trace.positions, rtol=0, atol=1e-12 * 6)
 
 
 def test_parameters_are_checked() -> None:

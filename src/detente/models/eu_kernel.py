@@ -11,6 +11,9 @@ optional overrides into the switches the kernel runs with.
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -285,7 +288,10 @@ def simulate(
     choices
         Explicit switches (see :func:`resolve_choices`).
     record
-        Keep the per-pair arrays (``[B, T, n, n]``). Turn off for large Monte Carlo batches.
+        Keep the per-pair arrays (``[B, T, n, n]``). Turn off for large Monte Carlo batches:
+        without them, the run goes to the fused Numba kernel
+        (:mod:`detente.models.eu_numba`, same results to rounding) when Numba is installed and the
+        environment variable ``DETENTE_NO_NUMBA`` is not set.
 
     Returns
     -------
@@ -320,11 +326,15 @@ def simulate(
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"Q must lie in [0, 1], got {q}")
     b_total, n = x0.shape
-    out = _allocate(b_total, n, rounds, record)
-    chunk = max(1, _CHUNK_CELLS // (n * n))
-    for start in range(0, b_total, chunk):
-        sl = slice(start, min(start + chunk, b_total))
-        _run_chunk(c[sl], x0[sl], s[sl], rounds, q, ch, out, sl)
+    fused = _fused_kernel() if not record and b_total > 0 and n > 0 else None
+    if fused is not None:
+        out = fused(c, x0, s, rounds, q, ch)
+    else:
+        out = _allocate(b_total, n, rounds, record)
+        chunk = max(1, _CHUNK_CELLS // (n * n))
+        for start in range(0, b_total, chunk):
+            sl = slice(start, min(start + chunk, b_total))
+            _run_chunk(c[sl], x0[sl], s[sl], rounds, q, ch, out, sl)
     return EUResult(
         positions=out["positions"],
         median=out["median"],
@@ -346,6 +356,41 @@ def simulate(
         choices=ch,
         q=float(q),
     )
+
+
+NO_NUMBA_ENV = "DETENTE_NO_NUMBA"
+"""Set this environment variable (to anything but ``0`` or empty) to run the NumPy kernel even
+where the fused Numba kernel is available."""
+
+_FUSED: list[Callable[..., dict[str, NDArray[Any]]] | None] = []
+"""The fused kernel's entry point once imported (``[None]`` if Numba is missing)."""
+
+
+def _fused_kernel() -> Callable[..., dict[str, NDArray[Any]]] | None:
+    """:func:`detente.models.eu_numba.simulate_fused`, or ``None`` when Numba is not installed
+    or :data:`NO_NUMBA_ENV` is set. Imported on first use (Numba takes a while to load)."""
+    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+        return None
+    if not _FUSED:
+        try:
+            from detente.models.eu_numba import simulate_fused
+        except ImportError:
+            _FUSED.append(None)
+        except Exception as exc:  # a broken Numba installation: keep working, say why
+            warnings.warn(
+                f"the fused expected-utility kernel is unavailable ({exc!r}); using NumPy",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            _FUSED.append(None)
+        else:
+            _FUSED.append(simulate_fused)
+    return _FUSED[0]
+
+
+def fused_kernel_available() -> bool:
+    """Whether ``simulate(..., record=False)`` runs the fused Numba kernel in this process."""
+    return _fused_kernel() is not None
 
 
 # -- internals -----------------------------------------------------------------------------------
