@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
+from timing import median_seconds
 
 from detente.models.baselines import condorcet, weighted_mean, weighted_median
-
-
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def baselines(repeat: int) -> list[tuple[str, float]]:
@@ -37,12 +25,19 @@ def baselines(repeat: int) -> list[tuple[str, float]]:
         sal = rng.uniform(0, 1, (reps, n, m))
         label = f"{reps} replicates × {n} actors × {m} issues"
         args = (cap, pos, sal)
-        results.append((f"weighted mean, {label}", _time(lambda a=args: weighted_mean(*a), repeat)))
         results.append(
-            (f"weighted median, {label}", _time(lambda a=args: weighted_median(*a), repeat))
+            (f"weighted mean, {label}", median_seconds(lambda a=args: weighted_mean(*a), repeat))
+        )
+        results.append(
+            (
+                f"weighted median, {label}",
+                median_seconds(lambda a=args: weighted_median(*a), repeat),
+            )
         )
         if reps * n**3 * m <= 1e8:
-            results.append((f"condorcet, {label}", _time(lambda a=args: condorcet(*a), repeat)))
+            results.append(
+                (f"condorcet, {label}", median_seconds(lambda a=args: condorcet(*a), repeat))
+            )
     return results
 
 

@@ -23,7 +23,6 @@ import os
 import platform
 import statistics
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from timing import median_seconds, peak_bytes
 
 from detente import io
 from detente.models import eu_kernel, run
@@ -42,24 +42,8 @@ BATCH = 10_000
 ROUNDS = 10
 
 
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _peak_mb(fn: Callable[[], object]) -> float:
-    """Peak traced allocation (NumPy buffers included) of one call, in MB."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1] / 1e6
-    finally:
-        tracemalloc.stop()
+    return peak_bytes(fn) / 1e6
 
 
 @contextmanager
@@ -204,7 +188,7 @@ def ours(repeat: int) -> dict[str, float]:
         t0 = time.perf_counter()
         fn()  # compiles the fused kernel on first use; not counted
         first = time.perf_counter() - t0
-        out[key] = _time(fn, reps or max(repeat, 20))
+        out[key] = median_seconds(fn, reps or max(repeat, 20))
         _line(out[key], name)
         if first > 10 * out[key] + 0.5:
             print(f"  (first call {first:.1f} s: compilation of the fused kernel)", flush=True)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from timing import median_seconds, peak_bytes
 
 from detente import io
 from detente.models import run, smp
@@ -37,23 +35,8 @@ SMPC_SECONDS = {
 """smpc's whole-process wall time, optimised build, ``--logmin`` (README section E)."""
 
 
-def _time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _peak_mib(fn: Callable[[], object]) -> float:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
+    return peak_bytes(fn) / 2**20
 
 
 def main() -> None:
@@ -71,7 +54,7 @@ def main() -> None:
     for name, smpc in SMPC_SECONDS.items():
         sc = io.read(SHARED / name)
         repeat = args.repeat if smpc < 100 else max(1, args.repeat // 2)
-        seconds = _time(lambda sc=sc: run(sc, "smp"), repeat)
+        seconds = median_seconds(lambda sc=sc: run(sc, "smp"), repeat)
         turns = run(sc, "smp").details["turns"]
         peak = _peak_mib(lambda sc=sc: run(sc, "smp"))
         print(
@@ -80,7 +63,7 @@ def main() -> None:
         )
     xml = io.read(SHARED / "smpExample_as-of-2017-05.xml")
     reps = args.replicates
-    seconds = _time(lambda: smp.run_batch(xml, reps, seed=1), max(1, args.repeat // 2))
+    seconds = median_seconds(lambda: smp.run_batch(xml, reps, seed=1), max(1, args.repeat // 2))
     batch = smp.run_batch(xml, reps, seed=1)
     peak = _peak_mib(lambda: smp.run_batch(xml, reps, seed=1))
     print(
