@@ -38,9 +38,6 @@ def _console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=True)
 
 
-BASELINES = ("mean", "median", "condorcet")
-
-
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
@@ -176,7 +173,9 @@ def _seed(sc: Scenario, seed: int | None) -> int:
 
 
 def _model_names(model: Sequence[str] | None) -> list[str]:
-    return list(dict.fromkeys(get_model_or_fail(m).name for m in (model or BASELINES)))
+    if not model:
+        return [spec.name for spec in models()]
+    return list(dict.fromkeys(get_model_or_fail(m).name for m in model))
 
 
 @app.command("run")
@@ -184,9 +183,7 @@ def run_command(
     scenario: ScenarioArg = "ukraine-talks",
     model: Annotated[
         list[str] | None,
-        typer.Option(
-            "--model", "-m", help="Model to run (repeatable). Default: every baseline model."
-        ),
+        typer.Option("--model", "-m", help="Model to run (repeatable). Default: every model."),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
@@ -220,7 +217,7 @@ def run_command(
     elif output_format is OutputFormat.csv:
         sys.stdout.write(_traces_csv(traces))
     else:
-        _print_forecast(sc, traces)
+        _print_forecast(sc, traces, rounds_tables=bool(model))
 
 
 @app.command()
@@ -228,7 +225,7 @@ def explain(
     scenario: ScenarioArg = "ukraine-talks",
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", help="Model to explain (repeatable). Default: baselines."),
+        typer.Option("--model", "-m", help="Model to explain (repeatable). Default: every model."),
     ] = None,
     seed: Annotated[
         int | None,
@@ -289,12 +286,13 @@ def _fmt_csv(x: float) -> str:
     return "" if np.isnan(x) else repr(float(x))
 
 
-def _print_forecast(sc: Scenario, traces: Sequence[Trace]) -> None:
+def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: bool) -> None:
+    """The forecast table; with models chosen by name, also each one's rounds and finals."""
     console = _console()
     console.print(report.forecast_table(sc, traces))
     console.print(report.positions_table(sc))
     for t in traces:
-        if t.rounds > 1:
+        if t.rounds > 1 and rounds_tables:
             console.print(report.rounds_table(sc, t))
             console.print(report.final_positions_table(sc, t))
     console.print(
