@@ -584,5 +584,9 @@ def main() -> None:
     app()
 
 
+# Commands defined in their own modules register themselves on ``app`` when imported.
+from detente import cli_sensitivity as _cli_sensitivity  # noqa: E402, F401
+from detente import cli_shocks as _cli_shocks  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Commands added to the `detente` CLI (registered on import by detente.cli)."""
