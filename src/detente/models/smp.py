@@ -408,6 +408,78 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
     return Prepared(inputs, cfg, low, span, salience, tuple(notes))
 
 
+def _combine_batch(salience: F, policy: str, actors: Sequence[str]) -> F:
+    """:func:`combine_saliences` of each replicate of ``salience[R, n, D]`` at once.
+
+    Row by row the same operations (so the same numbers) as one call per replicate; ``auto``
+    decides per replicate.
+    """
+    total = salience.sum(axis=-1)
+    over = total > 1.0 + SALIENCE_TOL
+    if policy == "as-given":
+        if over.any():
+            r = int(np.argmax(over.any(axis=-1)))
+            combine_saliences(salience[r], policy, actors)  # raises, naming the actor
+        return salience
+    if policy == "normalize":
+        scale = np.where(over, total, 1.0)
+        out: F = salience / scale[..., None]
+        return out
+    union = 1.0 - np.prod(1.0 - salience, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total[..., None] > 0, salience / total[..., None], 0.0)
+    combined: F = share * union[..., None]
+    if policy == "auto":
+        combined = np.where(over.any(axis=-1)[:, None, None], combined, salience)
+    return combined
+
+
+def prepare_batch(
+    arrays: ScenarioArrays,
+    capability: F,
+    position: F,
+    salience: F,
+    params: Mapping[str, Any],
+) -> Prepared:
+    """:func:`prepare` for ``R`` replicates of one scenario's inputs at once.
+
+    ``capability[R, n]``, ``position[R, n, D]`` and ``salience[R, n, D]`` replace those of
+    ``arrays`` (which gives labels, scales, stances present and parameters); the kernel
+    inputs carry the replicate axis, and replicate ``r`` gets the numbers :func:`prepare`
+    gives for that replicate alone. ``notes`` are those of ``arrays`` itself.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> a = load_default().arrays()
+    >>> cap = np.stack([a.capability, 2 * a.capability])
+    >>> pos, sal = np.stack([a.position] * 2), np.stack([a.salience] * 2)
+    >>> prepare_batch(a, cap, pos, sal, {}).inputs.salience.shape
+    (2, 8, 6)
+    """
+    base = prepare(arrays, params)
+    cap = np.asarray(capability, dtype=np.float64)
+    if not (cap > 0).all():
+        raise ValueError("SMP needs every capability to be > 0")
+    policy = SALIENCE_POLICY.parse(params.get("salience_total", "auto"))
+    sal = _combine_batch(np.asarray(salience, dtype=np.float64), policy, arrays.actors)
+    silent = np.argwhere(sal.sum(axis=-1) <= 0)
+    if silent.size:
+        r, i = map(int, silent[0])
+        raise ValueError(
+            f"SMP needs every actor to care about some issue; {arrays.actors[i]!r} has"
+            f" salience 0 on all in replicate {r}"
+        )
+    x01 = (np.asarray(position, dtype=np.float64) - base.low) / base.span
+    inputs = K.Inputs(
+        capability=np.ascontiguousarray(cap),
+        salience=np.ascontiguousarray(sal),
+        position=np.ascontiguousarray(x01),
+        accommodation=base.inputs.accommodation,
+    )
+    return Prepared(inputs, base.config, base.low, base.span, sal, base.notes)
+
+
 # -- running -------------------------------------------------------------------------------------
 
 

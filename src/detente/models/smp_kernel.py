@@ -109,16 +109,60 @@ class Config:
 
 @dataclass(frozen=True)
 class Inputs:
-    """A scenario on the 0–1 scale: ``capability[n]``, ``salience[n, D]``, ``position[n, D]``.
+    """A scenario on the 0–1 scale: ``capability[n]``, ``salience[n, D]``, ``position[n, D]``
+    shared by every replicate, or per replicate ``capability[R, n]``, ``salience[R, n, D]``,
+    ``position[R, n, D]`` (one batch runs ``R`` different inputs).
 
     ``accommodation[n, n]`` is KTAB's ideal-adjustment matrix, or None for the identity
-    (ideals follow positions).
+    (ideals follow positions); it is shared by all replicates.
     """
 
     capability: F
     salience: F
     position: F
     accommodation: F | None = None
+
+    @property
+    def batched(self) -> bool:
+        """Whether the inputs carry a replicate axis."""
+        return bool(self.capability.ndim == 2)
+
+
+def per_replicate(inputs: Inputs, r_n: int) -> Inputs:
+    """``inputs`` with a leading replicate axis of length ``r_n`` (C-contiguous copies).
+
+    Every replicate's numbers are those of the shared input, and each reduction over actors
+    or dimensions runs on the same contiguous rows as without the replicate axis, so a
+    replicate gives bit for bit what a single run gives. Batched inputs are returned as given
+    (their replicate axis must be ``r_n`` long).
+    """
+    if inputs.batched:
+        if inputs.capability.shape[0] != r_n:
+            raise ValueError(
+                f"inputs have {inputs.capability.shape[0]} replicates, the state has {r_n}"
+            )
+        return inputs
+
+    def rep(a: F) -> F:
+        out: F = np.ascontiguousarray(np.broadcast_to(a, (r_n, *a.shape)), dtype=np.float64)
+        return out
+
+    return Inputs(
+        capability=rep(inputs.capability),
+        salience=rep(inputs.salience),
+        position=rep(inputs.position),
+        accommodation=inputs.accommodation,
+    )
+
+
+def subset_inputs(inputs: Inputs, rows: I) -> Inputs:
+    """The per-replicate inputs of some replicates only."""
+    return Inputs(
+        capability=inputs.capability[rows],
+        salience=inputs.salience[rows],
+        position=inputs.position[rows],
+        accommodation=inputs.accommodation,
+    )
 
 
 # -- votes and elections (kmodel.cpp) -------------------------------------------------------------
@@ -198,8 +242,8 @@ def pair_strengths(
     """Coalition strengths of the pairs ``(row_a, row_b)`` of ``table[:, lead]``.
 
     ``table[m, l, row]`` is voter ``m``'s utility of an option (voters lead, so that the sum
-    over them runs in KTAB's order); ``w[m]`` the voters' weights. For each pair KTAB casts
-    one vote per voter, ``v_m = vote(w_m, u_ma - u_mb)``, and returns
+    over them runs in KTAB's order); ``w[m]`` the voters' weights, or ``w[l, m]`` per lead.
+    For each pair KTAB casts one vote per voter, ``v_m = vote(w_m, u_ma - u_mb)``, and returns
     ``(1e-8 + Σ max(v, 0), 1e-8 + Σ max(-v, 0))``: the strengths of ``a`` over ``b`` and of
     ``b`` over ``a`` (``Model::coalitions``). Votes on NaN utilities count as 0, as in KTAB.
     """
@@ -208,9 +252,12 @@ def pair_strengths(
     flat = table.reshape(n_m, -1)
     cab, cba = np.empty(n_p), np.empty(n_p)
     step = max(2, chunk_elements // max(1, n_m))
+    w_t = np.ascontiguousarray(w.T) if w.ndim == 2 else None  # [m, l]
     wb = w[:, None]
     for p0 in range(0, n_p, step):
         p1 = min(n_p, p0 + step)
+        if w_t is not None:
+            wb = np.take(w_t, lead[p0:p1], axis=1)
         la = lead[p0:p1] * n_rows
         # np.take keeps the gathered [m, pair] block C-contiguous for the ordered sum
         ua = np.take(flat, la + row_a[p0:p1], axis=1)
@@ -226,7 +273,8 @@ def coalitions(
 ) -> F:
     """Coalition strengths ``C[..., a, b]`` of option ``a`` against ``b`` (``Model::coalitions``).
 
-    ``util[..., m, a]`` is voter ``m``'s utility of option ``a``; ``w[m]`` the voting weights.
+    ``util[..., m, a]`` is voter ``m``'s utility of option ``a``; ``w[m]`` the voting weights,
+    or ``w[..., m]`` with the leading axes of ``util`` (per replicate).
     ``C = 1e-8 + Σ_m max(v_m(a, b), 0)`` with voters added in order. KTAB casts each pair's
     votes once, on ``a > b``, and gives the negative parts to ``b``; for every rule but the
     asymmetric one that equals voting on both orders, which is what is done here (no gather).
@@ -243,7 +291,10 @@ def coalitions(
     n_vot, n_opt = util.shape[-2], util.shape[-1]
     # voters first: u[m, ..., a]
     u = np.ascontiguousarray(np.moveaxis(util, -2, 0))
-    wb = w.reshape((n_vot,) + (1,) * (len(lead_shape) + 2))
+    if w.ndim == 1:
+        wb = w.reshape((n_vot,) + (1,) * (len(lead_shape) + 2))
+    else:
+        wb = np.moveaxis(w, -1, 0)[..., None, None]
     size = max(1, int(np.prod(lead_shape, dtype=np.int64))) * n_opt * n_vot
     step = max(1, chunk_elements // size)
     pos = np.empty((*lead_shape, n_opt, n_opt))
@@ -414,8 +465,8 @@ def distances(ideal: F, position: F, salience: F, s2sum: F) -> F:
     array([[0.        , 0.3       ],
            [0.35355339, 0.        ]])
     """
-    ds = (ideal[..., :, None, :] - position[..., None, :, :]) * salience[:, None, :]
-    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[:, None])
+    ds = (ideal[..., :, None, :] - position[..., None, :, :]) * salience[..., :, None, :]
+    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[..., :, None])
     return out
 
 
@@ -513,6 +564,7 @@ class State:
 
 def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
     """Distances, risk attitudes and own utilities of a state (``SMPState::setAllAUtil``)."""
+    inputs = per_replicate(inputs, x.shape[0])
     sal = inputs.salience
     s2sum = seq_sum(sal * sal)
     d = distances(y, x, sal, s2sum)
@@ -588,6 +640,7 @@ def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, 
     """
     rep, group = unique_positions(state.x, cfg.ktab_compat)
     r_n, n = rep.shape
+    inputs = per_replicate(inputs, r_n)
     order = np.argsort(~rep, axis=-1, kind="stable")  # representatives first, in index order
     n_u = int(rep.sum(axis=-1).max())
     opts = order[:, :n_u]
@@ -723,10 +776,12 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
     ``u_mj[r, i, j, m] = u^i_mj`` is the only ``n³`` array, reduced over ``m`` at once.
     """
     r_n, n = state.x.shape[:2]
+    inputs = per_replicate(inputs, r_n)
     vr, tpc = cfg.voting, cfg.third_party
-    sal_tot = np.sum(inputs.salience, axis=-1)
+    sal_tot = np.sum(inputs.salience, axis=-1)  # [r, n]
     w = sal_tot * inputs.capability
     idx = np.arange(n)
+    rows = np.arange(r_n)[:, None]
     om, dm, rr = state.om, state.dm, state.rr
     om_t, dm_t = np.swapaxes(om, -1, -2), np.swapaxes(dm, -1, -2)
     omdm_t = om_t * dm_t
@@ -736,8 +791,8 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
     uself = om_d[:, None, :] * (1.0 + rr * dm_d[:, None, :])  # [r, i, m]
     uown = state.uown
     u_ii = uown[:, idx, idx]
-    a, b = principals(vr, w[:, None], u_ii[:, :, None], uown, w[None, :], ucross, uself)
-    sj = sal_tot[None, None, :]
+    a, b = principals(vr, w[:, :, None], u_ii[:, :, None], uown, w[:, None, :], ucross, uself)
+    sj = sal_tot[:, None, :]
     p = np.empty((r_n, n, n))
     pji = np.empty((r_n, n, n))
     active_third = tpc == TPC_SEMI
@@ -754,7 +809,7 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
             b1, b2, b3 = buf1[:, :c], buf2[:, :c], buf3[:, :c]
             _semi_commit_votes(
                 vr,
-                w,
+                w[:, None, None, :],
                 a[:, i0:i1, :, None],
                 b[:, i0:i1, :, None],
                 om_t[:, None],
@@ -789,11 +844,10 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
 
     p_i, pji_i = pick(p), pick(pji)
     g_ii = pick(gain_ii)
-    g_ij = gains(p_i, pji_i, sal_tot[t[:, :, 0]], pick(ucross), pick(uself))[0]
+    g_ij = gains(p_i, pji_i, sal_tot[rows, t[:, :, 0]], pick(ucross), pick(uself))[0]
     # the target's own estimates of the same contest (h = j), for the report and for the
     # receiver-side bargains
     tt = t[:, :, 0]
-    rows = np.arange(r_n)[:, None]
     rr_t = rr[rows, tt]  # [r, i, m]: r^t_m
     umi_t = om_t * (1.0 + rr_t * dm_t)  # u^t_{m,i}
     umj_t = om_t[rows, tt] * (1.0 + rr_t * dm_t[rows, tt])  # u^t_{m,t}
@@ -806,17 +860,17 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
 
     uii_t, uij_t = at_m(umi_t, ii), at_m(umj_t, ii)
     uji_t, ujj_t = at_m(umi_t, tt), at_m(umj_t, tt)
-    a_t, b_t = principals(vr, w[None, :], uii_t, uij_t, w[tt], uji_t, ujj_t)
+    a_t, b_t = principals(vr, w, uii_t, uij_t, w[rows, tt], uji_t, ujj_t)
     if active_third:
         v, _, _, _ = third_party_votes(
-            vr, tpc, a_t[:, :, None], b_t[:, :, None], w, umi_t, umj_t, umm_t
+            vr, tpc, a_t[:, :, None], b_t[:, :, None], w[:, None, :], umi_t, umj_t, umm_t
         )
         v[:, idx, idx] = 0.0
         np.put_along_axis(v, tt[:, :, None], 0.0, axis=-1)
         a_t = a_t + np.fmax(v, 0.0).sum(axis=-1)
         b_t = b_t + np.fmax(-v, 0.0).sum(axis=-1)
     p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
-    st = sal_tot[tt]
+    st = sal_tot[rows, tt]
     g_it = gains(p_t, pji_t, st, uii_t, uij_t)[0]
     g_jt = gains(p_t, pji_t, st, uji_t, ujj_t)[0]
     nan = np.where(has, 1.0, np.nan)
@@ -902,12 +956,13 @@ def make_bargains(
 ) -> tuple[I, F, F, F, B, int]:
     """``(receiver[r, s], value, pos_init[r, s, D], pos_rcvr, valid[r, s], versions)``."""
     r_n, n, dim = state.x.shape
+    inputs = per_replicate(inputs, r_n)
     has = ch.target >= 0
     t = np.where(has, ch.target, 0)
     rows = np.arange(r_n)[:, None]
     x, sal = state.x, inputs.salience
     xi, xj = x, x[rows, t]
-    si, sj = sal[None, :, :], sal[t]
+    si, sj = sal, sal[rows, t]
     p = ch.p_by_init[:, :, None]
     bi, bj = interpolate(cfg.inter_vec, xi, si, p, xj, sj, 1 - p)
     if cfg.bargain == BM_INIT_ONLY:
@@ -927,9 +982,10 @@ def make_bargains(
             # capability × total salience of either side; KTAB weighs the receiver's side with
             # the initiator's capability (kept with ktab_compat)
             sal_tot = np.sum(sal, axis=-1)
-            wi = (inputs.capability * sal_tot)[None, :, None]
-            cap_j = inputs.capability[None, :] if cfg.ktab_compat else inputs.capability[t]
-            wj = (cap_j * sal_tot[t])[:, :, None]
+            cap = inputs.capability
+            wi = (cap * sal_tot)[:, :, None]
+            cap_j = cap if cfg.ktab_compat else cap[rows, t]
+            wj = (cap_j * sal_tot[rows, t])[:, :, None]
             versions = 1
             pos_i = ((wi * bi + wj * ri) / (wi + wj))[:, :, None, :]
             pos_j = ((wi * bj + wj * rj) / (wi + wj))[:, :, None, :]
@@ -960,6 +1016,7 @@ def choose_bargains(
     and the mover slot per actor (``-1`` if the actor did not move).
     """
     r_n, n, _ = state.x.shape
+    inputs = per_replicate(inputs, r_n)
     receiver, value, pos_i, pos_j, valid, versions = make_bargains(state, inputs, cfg, ch)
     n_s = n * versions
     initiator = np.repeat(np.arange(n), versions)
@@ -1068,8 +1125,8 @@ def _bargain_utilities(
 
 def _dist_to_points(ideal: F, points: F, sal: F, s2sum: F) -> F:
     """``d[r, m, s]`` from voter ``m``'s ideal to point ``s`` (``SMPModel::bvDiff``)."""
-    ds = (ideal[:, :, None, :] - points[:, None, :, :]) * sal[None, :, None, :]
-    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[None, :, None])
+    ds = (ideal[:, :, None, :] - points[:, None, :, :]) * sal[:, :, None, :]
+    out: F = np.sqrt(seq_sum(ds * ds) / s2sum[:, :, None])
     return out
 
 
@@ -1110,7 +1167,8 @@ class History:
     ``positions[t]`` / ``ideals[t]`` are ``[R, n, D]`` (a replicate that stopped keeps its last
     state); ``risk[t]``, ``flat[t]``, ``win[t]`` hold the values of state ``t``. ``turns[r]``
     is the last turn of replicate ``r``. Without ``record`` only the final values are kept
-    (``positions`` then has the initial and the final state).
+    (``positions`` then has the initial and the final state, or every state with
+    ``positions=True``).
     """
 
     turns: I
@@ -1152,12 +1210,18 @@ def simulate(
     generators: Sequence[np.random.Generator],
     *,
     record: bool = True,
+    positions: bool = False,
 ) -> History:
     """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
 
     Replicate ``r`` draws its stochastic choices (one uniform per actor per turn, KTAB's
     ``PRNG::probSel``) from ``generators[r]`` only, so a batch gives the same numbers as the
-    replicates run one by one. Deterministic runs draw nothing.
+    replicates run one by one. Deterministic runs draw nothing. With per-replicate inputs
+    (``capability[R, n]`` etc.) replicate ``r`` runs ``inputs`` row ``r``: the same numbers as
+    a single run of that row (each replicate's reductions keep KTAB's order).
+
+    ``record=False`` keeps the final values only; ``positions=True`` then still keeps every
+    state's positions (for fan charts), without the per-turn records and elections.
 
     Examples
     --------
@@ -1170,8 +1234,9 @@ def simulate(
     r_n = len(generators)
     if r_n < 1:
         raise ValueError("need at least one replicate")
-    n, dim = inputs.position.shape
-    x0 = np.broadcast_to(inputs.position, (r_n, n, dim)).copy()
+    inputs = per_replicate(inputs, r_n)
+    n = inputs.position.shape[1]
+    x0 = inputs.position.copy()
     state = setup(inputs, cfg, x0, x0.copy())
     hist = History(turns=np.zeros(r_n, dtype=np.intp))
     x_full, y_full = x0.copy(), x0.copy()
@@ -1182,26 +1247,29 @@ def simulate(
         hist.risk.append(risk_full.copy())
         hist.flat.append(flat_full.copy())
         _record_win(hist, win_probabilities(state, inputs, cfg), None)
+    elif positions:
+        hist.positions.append(x_full.copy())
     active = np.arange(r_n)
     first_step = np.zeros(r_n)
     win_full = np.full((r_n, n), np.nan)
     outcome_full = np.zeros((r_n, n))
     group_full = np.zeros((r_n, n), dtype=np.intp)
     turn = 0
+    live = inputs  # the inputs of the active replicates
     while active.size:
         turn += 1
         draws = None
         if cfg.stochastic:
             draws = np.stack([generators[int(r)].random(n) for r in active])
-        ch = challenges(state, inputs, cfg)
-        brg, x_new, mover = choose_bargains(state, inputs, cfg, ch, draws)
+        ch = challenges(state, live, cfg)
+        brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws)
         y_new = new_ideals(inputs.accommodation, x_new, state.y)
         step = np.sqrt(((x_new - state.x) ** 2).sum(axis=-1)).sum(axis=-1)
         if turn == 1:
             first_step[active] = step
         ratio = step / (first_step[active] + STOP_MIN_DELTA)
         stop = (turn >= cfg.max_turns) | ((turn >= STOP_MIN_TURNS) & (ratio < STOP_RATIO))
-        state = setup(inputs, cfg, x_new, y_new)
+        state = setup(live, cfg, x_new, y_new)
         x_full[active], y_full[active] = x_new, y_new
         risk_full[active], flat_full[active] = state.risk, state.flat
         hist.turns[active] = turn
@@ -1211,18 +1279,22 @@ def simulate(
             hist.ideals.append(y_full.copy())
             hist.risk.append(risk_full.copy())
             hist.flat.append(flat_full.copy())
-            _record_win(hist, win_probabilities(state, inputs, cfg), active)
+            _record_win(hist, win_probabilities(state, live, cfg), active)
+        elif positions:
+            hist.positions.append(x_full.copy())
         if stop.any():
             done = np.flatnonzero(stop)
             sub = subset(state, done)
-            w_act, _, grp, p_out = win_probabilities(sub, inputs, cfg)
+            w_act, _, grp, p_out = win_probabilities(sub, subset_inputs(live, done), cfg)
             rows = active[done]
             win_full[rows], outcome_full[rows], group_full[rows] = w_act, p_out, grp
             keep = np.flatnonzero(~stop)
             active = active[keep]
             state = subset(state, keep)
-    if not record:
+            live = subset_inputs(live, keep)
+    if not record and not positions:
         hist.positions = [x0, x_full]
+    if not record:
         hist.ideals = [x0.copy(), y_full]
     hist.final_win = win_full
     hist.final_outcome = outcome_full
