@@ -1,1 +1,222 @@
-"""Commands added to the `detente` CLI (registered on import by detente.cli)."""
+"""Commands added to the `detente` CLI (registered on import by detente.cli).
+
+``detente shock`` applies named shocks of the scenario together and compares with the baseline;
+``detente compare`` runs each shock alone against the baseline. Both print, per model and
+issue, the forecasts, the differences, and which actors' moves explain them
+(:mod:`detente.sim.compare`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from detente.cli import (
+    InputFormatOpt,
+    IssueOpt,
+    OutputFormat,
+    ScenarioArg,
+    SheetOpt,
+    UsageError,
+    _console,
+    _load,
+    _model_names,
+    _seed,
+    _user_errors,
+    app,
+)
+from detente.scenario import Scenario
+from detente.sim.compare import Comparison, IssueChange, compare, notable
+
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", "-m", help="Model to run (repeatable). Default: every model."),
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Seed of every random choice (default: the scenario file's seed, else 0).", min=0
+    ),
+]
+
+
+@app.command()
+def shock(
+    scenario: ScenarioArg = "ukraine-talks",
+    apply: Annotated[
+        list[str] | None,
+        typer.Option("--apply", "-a", help="Shock to apply (repeatable; applied in order)."),
+    ] = None,
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+    sheet: SheetOpt = None,
+    issue: IssueOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Apply named shocks of the scenario together and compare with the baseline."""
+    with _user_errors():
+        names = _model_names(model)
+        sc = _load(scenario, sheet, input_format, issue=issue)
+        shocks = _split(apply or [])
+        if not shocks:
+            raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
+        result = _compare(sc, shocks, names, seed, combined=True)
+    _output(sc, result, output_format)
+
+
+@app.command("compare")
+def compare_command(
+    scenario: ScenarioArg = "ukraine-talks",
+    shocks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shocks", "-s", help="Comma-separated shocks, each run alone. Default: all."
+        ),
+    ] = None,
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+    sheet: SheetOpt = None,
+    issue: IssueOpt = None,
+    input_format: InputFormatOpt = None,
+) -> None:
+    """Run the baseline and each shock side by side: forecasts, differences, who explains them."""
+    with _user_errors():
+        names = _model_names(model)
+        sc = _load(scenario, sheet, input_format, issue=issue)
+        chosen = _split(shocks or []) or list(sc.shocks)
+        if not chosen:
+            raise UsageError(f"scenario {sc.name!r} defines no shocks")
+        result = _compare(sc, chosen, names, seed, combined=False)
+    _output(sc, result, output_format)
+
+
+def _split(values: list[str]) -> list[str]:
+    names = [part.strip() for v in values for part in v.split(",")]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _available(sc: Scenario) -> str:
+    return "shocks: " + (", ".join(sc.shocks) or "none defined")
+
+
+def _compare(
+    sc: Scenario, shocks: list[str], names: list[str], seed: int | None, *, combined: bool
+) -> Comparison:
+    try:
+        return compare(sc, shocks, names, _seed(sc, seed), combined=combined)
+    except ValueError as exc:  # unknown shock names, bad model parameters
+        raise UsageError(str(exc)) from None
+
+
+def _output(sc: Scenario, result: Comparison, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(_csv(result))
+    else:
+        _table(sc, result)
+
+
+def _csv(result: Comparison) -> str:
+    buf = _io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        ["shock", "model", "issue", "baseline", "shocked", "delta", "method", "top_contributors"]
+    )
+    for r in result.runs:
+        for c in r.issues:
+            top = ";".join(f"{x.actor}:{x.value!r}" for x in c.top)
+            writer.writerow(
+                [
+                    r.shock,
+                    r.model,
+                    c.issue,
+                    _f(c.baseline),
+                    _f(c.shocked),
+                    _f(c.delta),
+                    c.method,
+                    top,
+                ]
+            )
+    return buf.getvalue()
+
+
+def _f(x: float) -> str:
+    return "" if x != x else repr(float(x))
+
+
+def _g(x: float) -> str:
+    return "–" if x != x else f"{x:.2f}"
+
+
+def _d(x: float) -> str:
+    return "–" if x != x else f"{x:+.2f}".replace("-", "−")
+
+
+def _table(sc: Scenario, result: Comparison) -> None:
+    console = _console()
+    actor_title = {a.id: a.title for a in sc.actors}
+    issue_title = {i.id: i.title for i in sc.issues}
+    ranges = {i.id: i.scale.max - i.scale.min for i in sc.issues}
+    table = Table(title=f"{sc.name}: baseline and shocks (seed {result.seed})")
+    table.add_column("model")
+    table.add_column("issue")
+    table.add_column("baseline", justify="right")
+    for s in result.shocks:
+        table.add_column(s, justify="right")
+        table.add_column("Δ", justify="right")
+    for m in result.models:
+        for k in result.issues:
+            row = [m, issue_title[k], _g(result.baseline[m][k])]
+            for s in result.shocks:
+                c = _change(result, s, m, k)
+                row += [_g(c.shocked), _d(c.delta)]
+            table.add_row(*row)
+        table.add_section()
+    console.print(table)
+    lines: list[str] = []
+    for r in result.runs:
+        for c in r.issues:
+            if not notable(c, ranges[c.issue]):
+                continue
+            top = ", ".join(
+                f"{actor_title[x.actor]} {_d(x.value)} ({_g(x.before)}→{_g(x.after)})"
+                for x in c.top
+            )
+            how = {
+                "exact": "exact split",
+                "counterfactual": "undone by restoring each actor alone",
+                "final positions": "c·s share × change of final position",
+            }[c.method]
+            line = (
+                f"{r.shock} · {r.model} · {issue_title[c.issue]}: {_g(c.baseline)} → "
+                f"{_g(c.shocked)} ({_d(c.delta)}); {top or 'no actor moved'} [{how}]"
+            )
+            if c.method == "counterfactual" and c.pivot_before != c.pivot_after:
+                before = actor_title.get(c.pivot_before or "", "none")
+                after = actor_title.get(c.pivot_after or "", "none")
+                line += f"; pivotal actor {before} → {after}"
+            lines.append(line)
+    if lines:
+        console.print("[bold]Notable changes[/] (top contributors: contribution, final position)")
+        for line in lines:
+            console.print(f"  {line}", highlight=False, markup=False)
+    for s in result.shocks:
+        for note in result.notes.get(s, ()):
+            console.print(f"[dim]note:[/] {note}", highlight=False)
+
+
+def _change(result: Comparison, shock: str, model: str, issue: str) -> IssueChange:
+    for c in result.get(shock, model).issues:
+        if c.issue == issue:
+            return c
+    raise KeyError(issue)

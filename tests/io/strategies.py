@@ -12,6 +12,7 @@ from detente.scenario import (
     Actor,
     Anchor,
     Beta,
+    Change,
     Citation,
     Distribution,
     Estimate,
@@ -21,6 +22,7 @@ from detente.scenario import (
     PlusMinus,
     Scale,
     Scenario,
+    Shock,
     Stance,
     Threshold,
     Triangular,
@@ -173,6 +175,37 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
         )
         for issue in draw(st.lists(st.sampled_from(issues), max_size=3))
     ]
+    shocks: dict[str, Shock] = {}
+    for name in draw(st.lists(ids, max_size=2, unique=True)):
+        changes = []
+        for _ in range(draw(st.integers(0, 3))):
+            actor = draw(st.sampled_from(actors))
+            field = draw(st.sampled_from(["capability", "position", "salience"]))
+            stanced = list(actor.stances)
+            if field != "capability" and not stanced:
+                field = "capability"
+            op = draw(st.sampled_from(["set", "add", "scale", "toward"]))
+            others = [
+                a.id
+                for a in actors
+                if field == "capability" or all(k in a.stances for k in stanced[:1])
+            ]
+            changes.append(
+                Change(
+                    actor=actor.id,
+                    issue=None if field == "capability" else stanced[0],
+                    field=field,
+                    op=op,
+                    value=draw(st.floats(0.0, 1.0) if op == "toward" else st.floats(-1e6, 1e6)),
+                    toward=draw(st.sampled_from(others)) if op == "toward" else None,
+                )
+            )
+        shocks[name] = Shock(
+            label=draw(st.none() | text),
+            description=draw(st.none() | text),
+            source=draw(st.none() | sources) if with_sources else None,
+            changes=changes,
+        )
     return Scenario(
         name=draw(ids),
         description=draw(st.none() | text),
@@ -182,4 +215,5 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
         parameters=parameters,
         sources=source_table,
         thresholds=thresholds,
+        shocks=shocks,
     )

@@ -8,7 +8,7 @@ issue ``2024-06-01`` keeps its name. Errors name the line and the field, e.g.
 ``actors[2].stances.territory.salience`` (list indices from 0).
 
 Writing: top-level keys in the order name, description, seed, issues, actors, thresholds,
-parameters, sources; defaults left out; numbers as Python's shortest float repr, so that
+shocks, parameters, sources; defaults left out; numbers as Python's shortest float repr, so that
 reading what was written gives back an equal scenario.
 """
 
@@ -86,6 +86,7 @@ _ORDER = (
     "issues",
     "actors",
     "thresholds",
+    "shocks",
     "parameters",
     "sources",
 )
@@ -109,7 +110,10 @@ def to_data(scenario: Scenario) -> dict[str, Any]:
     for actor in data["actors"]:
         if not actor.get("stances"):
             actor.pop("stances", None)
-    for key in ("thresholds", "parameters", "sources"):
+    for shock in (data.get("shocks") or {}).values():
+        if not shock.get("changes"):
+            shock.pop("changes", None)
+    for key in ("thresholds", "shocks", "parameters", "sources"):
         if not data.get(key):
             data.pop(key, None)
     ordered = {k: data.pop(k) for k in _ORDER if k in data}
@@ -403,7 +407,14 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                 f"expected a threshold within the scale of {issue_id!r} [{lo:g}, {hi:g}],"
                 f" got {value}",
             )
-    for loc, estimate in _estimates(actors):
+    shocks = obj.get("shocks")
+    located = _shock_problem(shocks, actors, scales) if isinstance(shocks, dict) else None
+    if located is not None:
+        return located
+    refs = _estimates(actors)
+    if isinstance(shocks, dict):
+        refs += [(("shocks", n), s) for n, s in shocks.items() if isinstance(s, dict)]
+    for loc, estimate in refs:
         ref = estimate.get("source") if isinstance(estimate, dict) else None
         if isinstance(ref, str) and ref not in sources:
             known = ", ".join(sources) or "none defined"
@@ -411,6 +422,44 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                 (*loc, "source"),
                 f"expected a source id defined under 'sources' ({known}), not {ref!r}",
             )
+    return None
+
+
+def _shock_problem(
+    shocks: dict[Any, Any], actors: list[Any], scales: dict[str, tuple[float, float]]
+) -> tuple[tuple[int | str, ...], str] | None:
+    """The first change of a shock naming an unknown actor or issue, or a missing stance."""
+    stances = {
+        a["id"]: set(a.get("stances") or {})
+        for a in actors
+        if isinstance(a, dict) and isinstance(a.get("id"), str)
+    }
+    for name, shock in shocks.items():
+        changes = shock.get("changes") if isinstance(shock, dict) else None
+        for c, change in enumerate(changes if isinstance(changes, list) else []):
+            if not isinstance(change, dict):
+                continue
+            loc: tuple[int | str, ...] = ("shocks", name, "changes", c)
+            for key in ("actor", "toward"):
+                ident = change.get(key)
+                if ident is not None and ident not in stances:
+                    return (*loc, key), (
+                        f"expected a known actor ({', '.join(stances)}), not {ident!r}"
+                    )
+            issue = change.get("issue")
+            if issue is None:
+                continue
+            if issue not in scales:
+                return (
+                    *loc,
+                    "issue",
+                ), f"expected a known issue ({', '.join(scales)}), not {issue!r}"
+            for key in ("actor", "toward"):
+                ident = change.get(key)
+                if ident is not None and issue not in stances[ident]:
+                    return (*loc, key), (
+                        f"expected an actor with a stance on {issue!r}; {ident!r} has none"
+                    )
     return None
 
 

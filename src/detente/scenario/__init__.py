@@ -10,6 +10,7 @@ from detente.scenario.model import (
     Stance,
     Threshold,
 )
+from detente.scenario.shocks import Change, Shock
 from detente.scenario.sources import Anchor, Citation, Judgement, Source, SourceRef
 from detente.scenario.uncertainty import Beta, Distribution, Normal, PlusMinus, Triangular, Uniform
 
@@ -17,6 +18,7 @@ __all__ = [
     "Actor",
     "Anchor",
     "Beta",
+    "Change",
     "Citation",
     "Distribution",
     "Estimate",
@@ -27,6 +29,7 @@ __all__ = [
     "Scale",
     "Scenario",
     "ScenarioArrays",
+    "Shock",
     "Source",
     "SourceRef",
     "Stance",

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from detente.scenario import uncertainty as unc
+from detente.scenario.shocks import Shock
 from detente.scenario.sources import Source, SourceRef
 from detente.scenario.uncertainty import Distribution
 
@@ -203,6 +204,9 @@ class Scenario(_Model):
     thresholds: list[Threshold] = Field(
         default_factory=list, description="conditions on forecasts whose probability mc reports"
     )
+    shocks: dict[Id, Shock] = Field(
+        default_factory=dict, description="named what-ifs, applied by `detente shock`/`compare`"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -242,7 +246,33 @@ class Scenario(_Model):
             ref = estimate.source
             if isinstance(ref, str) and ref not in self.sources:
                 raise ValueError(f"{where}: unknown source id {ref!r}")
+        for name, shock in self.shocks.items():
+            problem = self.shock_problem(name)
+            if problem is not None:
+                raise ValueError(problem[1])
+            if isinstance(shock.source, str) and shock.source not in self.sources:
+                raise ValueError(f"shock {name!r}: unknown source id {shock.source!r}")
         return self
+
+    def shock_problem(self, name: str) -> tuple[int, str] | None:
+        """The first change of shock ``name`` that does not fit the scenario: (index, message)."""
+        actors = {a.id: a for a in self.actors}
+        issues = [i.id for i in self.issues]
+        for c, change in enumerate(self.shocks[name].changes):
+            where = f"shock {name!r}, change {c}"
+            for role, ident in (("actor", change.actor), ("toward", change.toward)):
+                if ident is not None and ident not in actors:
+                    return c, (
+                        f"{where}: unknown {role} actor {ident!r} (actors: {', '.join(actors)})"
+                    )
+            if change.issue is None:
+                continue
+            if change.issue not in issues:
+                return c, f"{where}: unknown issue {change.issue!r} (issues: {', '.join(issues)})"
+            for ident in (change.actor, change.toward):
+                if ident is not None and change.issue not in actors[ident].stances:
+                    return c, f"{where}: actor {ident!r} has no stance on issue {change.issue!r}"
+        return None
 
     # -- queries ---------------------------------------------------------------
 

@@ -1,0 +1,328 @@
+"""Baseline against shocked variants: forecasts, differences, and which actors explain them.
+
+:func:`compare` runs every model on the baseline scenario and on each shocked variant (one
+shock applied at a time, via :func:`detente.sim.shocks.apply_shocks`) with the same seed, and
+for every model and issue reports the baseline forecast, the shocked forecast, the difference
+``delta`` and per-actor contributions to it. How the contributions are found depends on the
+model, and each result says which method it used (``method``):
+
+``exact`` (the weighted mean)
+    With weights ``w_i = c_i s_i``, total ``W`` and baseline forecast ``F``, the change
+    ``F' − F`` equals ``Σ_i [w'_i (x'_i − F) − w_i (x_i − F)] / W'`` exactly (the baseline
+    terms ``Σ_i w_i (x_i − F)`` sum to zero). Actor *i*'s term is its contribution: zero for an
+    actor the shock left alone, and the terms sum to ``delta`` (to rounding). It is the change
+    of the actor's weighted pull away from the old forecast, divided by the new total weight.
+
+``counterfactual`` (other one-round models: weighted median, Condorcet)
+    These forecasts are not sums, so no additive split exists. For each actor whose inputs the
+    shock changed, its contribution is how far the shocked forecast moves back when only that
+    actor's inputs are restored (``F' − F'_{-i}``); the terms need not sum to ``delta``. The
+    result also names the *pivotal* actor before and after: the actor whose position is the
+    forecast (nearest to it, largest weight on ties).
+
+``final positions`` (multi-round models: eu, smp)
+    Every actor may move during bargaining. Contribution ``= share_i × (final'_i − final_i)``
+    with ``share_i = c_i s_i / Σ c s`` in the shocked scenario, i.e. the weighted-mean view of
+    the change of final positions. It is a description of who moved, not an exact split of the
+    model's forecast (which is e.g. a median); ``explained`` gives the sum of the terms for
+    comparison with ``delta``.
+
+Contributions are listed largest first (by absolute value), zero terms left out; the three
+largest are the *top contributors*.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from detente.models import get_model, run
+from detente.scenario import Scenario, ScenarioArrays
+from detente.sim.shocks import apply_shocks, check_names
+from detente.trace import Trace
+
+F = NDArray[np.float64]
+
+NOTABLE = 0.005
+"""A change is notable when ``|delta|`` is at least this fraction of the issue's scale range."""
+
+_ONE_ROUND_EXACT = ("mean",)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One actor's share of a forecast change.
+
+    ``before``/``after`` are the actor's final positions on the issue in the baseline and the
+    shocked run (the input positions for one-round models); ``value`` its contribution.
+    """
+
+    actor: str
+    value: float
+    before: float
+    after: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "contribution": _num(self.value),
+            "before": _num(self.before),
+            "after": _num(self.after),
+        }
+
+
+@dataclass(frozen=True)
+class IssueChange:
+    """Baseline and shocked forecast of one issue under one model, and who explains the gap."""
+
+    issue: str
+    baseline: float
+    shocked: float
+    method: str
+    contributions: tuple[Contribution, ...]
+    pivot_before: str | None = None
+    pivot_after: str | None = None
+
+    @property
+    def delta(self) -> float:
+        return self.shocked - self.baseline
+
+    @property
+    def explained(self) -> float:
+        """The sum of the contributions (equals ``delta`` for ``method == "exact"``)."""
+        return float(sum(c.value for c in self.contributions))
+
+    @property
+    def top(self) -> tuple[Contribution, ...]:
+        return self.contributions[:3]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "issue": self.issue,
+            "baseline": _num(self.baseline),
+            "shocked": _num(self.shocked),
+            "delta": _num(self.delta),
+            "method": self.method,
+            "explained": _num(self.explained),
+            "contributions": [c.to_dict() for c in self.contributions],
+        }
+        if self.method == "counterfactual":
+            out["pivot_before"] = self.pivot_before
+            out["pivot_after"] = self.pivot_after
+        return out
+
+
+@dataclass(frozen=True)
+class ShockRun:
+    """One shock under one model: the change of every issue."""
+
+    shock: str
+    model: str
+    issues: tuple[IssueChange, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The baseline and each shocked variant, per model and issue."""
+
+    scenario: str
+    seed: int
+    models: tuple[str, ...]
+    shocks: tuple[str, ...]
+    issues: tuple[str, ...]
+    baseline: Mapping[str, Mapping[str, float]]
+    runs: tuple[ShockRun, ...]
+    notes: Mapping[str, tuple[str, ...]]
+
+    def get(self, shock: str, model: str) -> ShockRun:
+        for r in self.runs:
+            if r.shock == shock and r.model == model:
+                return r
+        raise KeyError((shock, model))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: no timings, so the same inputs and seed give the same bytes."""
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "models": list(self.models),
+            "shocks": list(self.shocks),
+            "shock_notes": {s: list(self.notes.get(s, ())) for s in self.shocks},
+            "baseline": {m: {k: _num(v) for k, v in self.baseline[m].items()} for m in self.models},
+            "results": [
+                {
+                    "shock": r.shock,
+                    "model": r.model,
+                    "issues": [c.to_dict() for c in r.issues],
+                }
+                for r in self.runs
+            ],
+        }
+
+
+def compare(
+    scenario: Scenario,
+    shocks: Sequence[str],
+    models: Sequence[str],
+    seed: int,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    combined: bool = False,
+) -> Comparison:
+    """Run the baseline and each shock (alone) under every model with the same ``seed``.
+
+    With ``combined`` there is one variant, all the shocks applied together in the order
+    given, named ``"a+b+..."``. ``params`` maps model names to parameters (as for
+    :func:`detente.models.run`). Unknown shock names raise
+    :class:`~detente.sim.shocks.UnknownShockError` before anything runs.
+    """
+    check_names(scenario, shocks)
+    variants = {"+".join(shocks): list(shocks)} if combined else {s: [s] for s in shocks}
+    params = params or {}
+    names = [get_model(m).name for m in models]
+    base_arrays = scenario.arrays()
+    base = {m: run(base_arrays, m, seed=seed, params=params.get(m)) for m in names}
+    runs: list[ShockRun] = []
+    notes: dict[str, tuple[str, ...]] = {}
+    for shock, applied in variants.items():
+        shocked, shock_notes = apply_shocks(scenario, applied)
+        notes[shock] = tuple(shock_notes)
+        arrays = shocked.arrays()
+        for m in names:
+            trace = run(arrays, m, seed=seed, params=params.get(m))
+            changes = _explain(base_arrays, arrays, base[m], trace, seed, params.get(m))
+            runs.append(ShockRun(shock, m, changes, trace.notes))
+    return Comparison(
+        scenario=scenario.name,
+        seed=seed,
+        models=tuple(names),
+        shocks=tuple(variants),
+        issues=base_arrays.issues,
+        baseline={m: t.forecast_by_issue() for m, t in base.items()},
+        runs=tuple(runs),
+        notes=notes,
+    )
+
+
+def mean_contributions(w0: F, x0: F, w1: F, x1: F) -> tuple[float, float, NDArray[np.float64]]:
+    """Exact split of the weighted mean's change on one issue: ``(F, F', terms)``.
+
+    ``w``/``x`` are per-actor weights and positions before (0) and after (1); actors without a
+    stance have weight 0 (their NaN position is ignored). ``terms.sum() == F' − F``.
+    """
+    x0 = np.where(w0 > 0, x0, 0.0)
+    x1 = np.where(w1 > 0, x1, 0.0)
+    total0, total1 = w0.sum(), w1.sum()
+    if not (total0 > 0 and total1 > 0):
+        return np.nan, np.nan, np.zeros_like(w0)
+    f0 = float((w0 * x0).sum() / total0)
+    f1 = float((w1 * x1).sum() / total1)
+    terms = (w1 * (x1 - f0) - w0 * (x0 - f0)) / total1
+    return f0, f1, terms
+
+
+def _explain(
+    a0: ScenarioArrays,
+    a1: ScenarioArrays,
+    t0: Trace,
+    t1: Trace,
+    seed: int,
+    params: Mapping[str, Any] | None,
+) -> tuple[IssueChange, ...]:
+    w0, w1 = _weights(a0), _weights(a1)
+    out: list[IssueChange] = []
+    multi = t0.rounds > 1 or t1.rounds > 1
+    cf: F | None = None
+    if not multi and t0.model not in _ONE_ROUND_EXACT:
+        cf = _counterfactuals(a0, a1, t1, seed, params)
+    for k, issue in enumerate(a0.issues):
+        before, after = t0.final[:, k], t1.final[:, k]
+        if multi:
+            share = w1[:, k] / w1[:, k].sum() if w1[:, k].sum() > 0 else np.zeros(len(w1))
+            moved = np.where(np.isnan(after - before), 0.0, after - before)
+            terms = share * moved
+            method = "final positions"
+        elif cf is None:
+            terms = mean_contributions(w0[:, k], a0.position[:, k], w1[:, k], a1.position[:, k])[2]
+            method = "exact"
+        else:
+            terms = cf[:, k]
+            method = "counterfactual"
+        contributions = tuple(
+            Contribution(a0.actors[i], float(terms[i]), float(before[i]), float(after[i]))
+            for i in sorted(range(len(terms)), key=lambda i: (-abs(terms[i]), i))
+            if terms[i] != 0.0 and np.isfinite(terms[i])
+        )
+        pivots: tuple[str | None, str | None] = (None, None)
+        if method == "counterfactual":
+            pivots = (
+                _pivot(a0, w0[:, k], before, t0.forecast[k]),
+                _pivot(a1, w1[:, k], after, t1.forecast[k]),
+            )
+        out.append(
+            IssueChange(
+                issue,
+                float(t0.forecast[k]),
+                float(t1.forecast[k]),
+                method,
+                contributions,
+                *pivots,
+            )
+        )
+    return tuple(out)
+
+
+def _weights(a: ScenarioArrays) -> F:
+    return np.where(a.present, a.weight, 0.0)
+
+
+def _counterfactuals(
+    a0: ScenarioArrays, a1: ScenarioArrays, t1: Trace, seed: int, params: Mapping[str, Any] | None
+) -> F:
+    """``out[i, k] = F'_k − F'_{-i,k}``: the forecast change undone by restoring actor i alone."""
+    out = np.zeros((len(a0.actors), len(a0.issues)))
+    for i in range(len(a0.actors)):
+        same = (
+            a0.capability[i] == a1.capability[i]
+            and np.array_equal(a0.position[i], a1.position[i], equal_nan=True)
+            and np.array_equal(a0.salience[i], a1.salience[i])
+        )
+        if same:
+            continue
+        capability, position, salience = (
+            a1.capability.copy(),
+            a1.position.copy(),
+            a1.salience.copy(),
+        )
+        capability[i], position[i], salience[i] = a0.capability[i], a0.position[i], a0.salience[i]
+        restored = dataclasses.replace(
+            a1, capability=capability, position=position, salience=salience
+        )
+        out[i] = t1.forecast - run(restored, t1.model, seed=seed, params=params).forecast
+    return out
+
+
+def _pivot(a: ScenarioArrays, w: F, x: F, forecast: float) -> str | None:
+    """The weighted actor whose position is nearest the forecast (largest weight on ties)."""
+    if not np.isfinite(forecast):
+        return None
+    candidates = [i for i in range(len(w)) if w[i] > 0 and np.isfinite(x[i])]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda i: (abs(x[i] - forecast), -w[i], i))
+    return a.actors[best]
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def notable(change: IssueChange, scale_range: float) -> bool:
+    """Whether ``|delta|`` reaches :data:`NOTABLE` of the scale range."""
+    return bool(np.isfinite(change.delta) and abs(change.delta) >= NOTABLE * scale_range)

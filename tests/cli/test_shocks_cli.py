@@ -1,0 +1,91 @@
+"""`detente shock` and `detente compare` on the default scenario: table, JSON, CSV, errors."""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+
+from typer.testing import CliRunner
+
+from detente.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "240"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_shock_table_names_contributors_and_clipping() -> None:
+    code, out, err = invoke("shock", "--apply", "summit", "--model", "mean", "--model", "median")
+    assert code == 0, err
+    assert "baseline" in out
+    assert "summit" in out
+    assert "Ceasefire terms" in out
+    assert "summit · mean · Ceasefire terms: 63.30 → 68.57 (+5.27); United States +6.08" in out
+    assert "clipped to 100" in out
+
+
+def test_shock_applies_several_together() -> None:
+    code, out, err = invoke(
+        "shock", "-a", "summit", "-a", "sanctions-tighten", "-m", "mean", "-f", "json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["shocks"] == ["summit+sanctions-tighten"]
+
+
+def test_compare_json_is_byte_identical_and_has_no_timings() -> None:
+    args = ("compare", "--shocks", "summit,us-commitment-erodes,sanctions-tighten", "-f", "json")
+    code, first, err = invoke(*args, "--seed", "3")
+    assert code == 0, err
+    _, second, _ = invoke(*args, "--seed", "3")
+    assert first == second
+    data = json.loads(first)
+    assert data["seed"] == 3
+    assert data["models"] == ["mean", "median", "condorcet", "eu", "smp"]
+    assert data["shocks"] == ["summit", "us-commitment-erodes", "sanctions-tighten"]
+    assert len(data["results"]) == 15
+    assert not any(k in first for k in ("time", "elapsed", "seconds"))
+    mean_aid = next(
+        i
+        for r in data["results"]
+        if (r["shock"], r["model"]) == ("us-commitment-erodes", "mean")
+        for i in r["issues"]
+        if i["issue"] == "aid"
+    )
+    assert mean_aid["method"] == "exact"
+    assert abs(mean_aid["explained"] - mean_aid["delta"]) < 1e-9
+    assert mean_aid["contributions"][0]["actor"] == "usa"
+
+
+def test_compare_table_and_csv() -> None:
+    code, out, err = invoke("compare", "-s", "sanctions-tighten", "-m", "mean", "-m", "smp")
+    assert code == 0, err
+    assert "sanctions-tighten · mean · Sanctions on Russia" in out
+    code, out, err = invoke("compare", "-s", "summit", "-m", "mean", "-f", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(_io.StringIO(out)))
+    assert len(rows) == 6
+    ceasefire = next(r for r in rows if r["issue"] == "ceasefire")
+    assert ceasefire["top_contributors"].startswith("usa:")
+    assert float(ceasefire["delta"]) > 0
+
+
+def test_unknown_shock_is_one_line_exit_2() -> None:
+    for args in (("compare", "--shocks", "summit,nope"), ("shock", "--apply", "nope")):
+        code, out, err = invoke(*args)
+        assert code == 2
+        assert out == ""
+        lines = err.strip().splitlines()
+        assert len(lines) == 1
+        assert "unknown shock 'nope'" in lines[0]
+        assert "shocks: summit, us-commitment-erodes, sanctions-tighten" in lines[0]
+
+
+def test_shock_needs_a_name() -> None:
+    code, _, err = invoke("shock", "-m", "mean")
+    assert code == 2
+    assert "--apply" in err
