@@ -172,11 +172,11 @@ def _table(sc: Scenario, result: Comparison) -> None:
     table.add_column("issue")
     table.add_column("baseline", justify="right")
     for s in result.shocks:
-        table.add_column(s, justify="right")
+        table.add_column(s, justify="right", overflow="fold")
         table.add_column("Δ", justify="right")
     for m in result.models:
         for k in result.issues:
-            row = [m, issue_title[k], _g(result.baseline[m][k])]
+            row = [m, k, _g(result.baseline[m][k])]
             for s in result.shocks:
                 c = _change(result, s, m, k)
                 row += [_g(c.shocked), _d(c.delta)]
