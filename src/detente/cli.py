@@ -308,6 +308,41 @@ def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: boo
             console.print(f"[dim]{t.model}:[/] {note}", highlight=False)
 
 
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where chunks run: inline, process or dask (same numbers on every executor).",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", help="Workers of the process pool or Dask cluster (default: CPUs)."),
+]
+
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="With --executor dask: a Dask scheduler address (default: a local cluster).",
+    ),
+]
+
+
+def _executor(name: str, workers: int | None, scheduler: str | None = None) -> Any:
+    """The executor of ``--executor``/``--workers``/``--scheduler``, or a usage error."""
+    from detente.sim.executors import ExecutorError, make_executor
+
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers: expected a whole number of at least 1, got {workers}")
+    if scheduler is not None and name.strip().lower() != "dask":
+        raise UsageError(f"--scheduler: needs --executor dask, got --executor {name}")
+    try:
+        return make_executor(name, workers, scheduler)
+    except ExecutorError as exc:
+        raise UsageError(f"--executor: {exc}") from None
+
+
 @app.command("mc")
 def monte_carlo_command(
     scenario: ScenarioArg = "ukraine-talks",
@@ -331,6 +366,9 @@ def monte_carlo_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
+    executor: ExecutorOpt = "inline",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
@@ -351,10 +389,17 @@ def monte_carlo_command(
         sc = _load(scenario, sheet, input_format, issue=issue)
         per_model = _parse_params(param or [], [name])
         used_seed = _seed(sc, seed)
+        pool = _executor(executor, workers, scheduler)
         with _progress(f"mc {name}", draws) as progress:
             try:
                 result = monte_carlo(
-                    sc, name, draws, used_seed, params=per_model[name], progress=progress
+                    sc,
+                    name,
+                    draws,
+                    used_seed,
+                    params=per_model[name],
+                    progress=progress,
+                    executor=pool,
                 )
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
@@ -587,6 +632,7 @@ def main() -> None:
 # Commands defined in their own modules register themselves on ``app`` when imported.
 from detente import cli_sensitivity as _cli_sensitivity  # noqa: E402, F401
 from detente import cli_shocks as _cli_shocks  # noqa: E402, F401
+from detente import cli_sweep as _cli_sweep  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -412,7 +412,13 @@ def test_positions_stay_in_range_for_every_parameter(
     seed: int, n: int, d: int, choice: dict[str, str], compat: bool
 ) -> None:
     arrays = _random_arrays(seed, n, d, {**choice, "max_turns": 12, "ktab_compat": compat})
-    trace = run(arrays, "smp", seed=seed)
+    try:
+        trace = run(arrays, "smp", seed=seed)
+    except K.ConvergenceError:
+        # Some inputs make KTAB's Markov elections oscillate (KTAB itself then loops forever);
+        # detente reports that as an error, which is the behaviour under test here.
+        assert choice.get("PCEModel", "").startswith("Markov")
+        return
     lo, hi = arrays.scale_min, arrays.scale_max
     assert np.isfinite(trace.positions).all()
     assert (trace.positions >= lo - 1e-9).all()

@@ -410,7 +410,14 @@ def condorcet_probabilities(pce: int, victory: int, c: F, p_vict: F, valid: B | 
         done |= ~(change > tol)
         if done.all():
             return p
-    raise RuntimeError("Markov PCE did not converge")
+    raise ConvergenceError(
+        f"the Markov election (PCEModel) did not converge in {MARKOV_MAX_ITER} iterations;"
+        " KTAB loops forever on such input; try --param PCEModel=Conditional"
+    )
+
+
+class ConvergenceError(ValueError):
+    """An iterative election did not settle; reported to the user as bad input, not a crash."""
 
 
 def election(cfg: Config, weight: F, util: F, valid: B | None = None) -> tuple[F, F, F]:

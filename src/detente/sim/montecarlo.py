@@ -8,7 +8,9 @@ chunk of :data:`SMP_CHUNK` SMP replicates, each with its own drawn inputs, is on
 
 Random streams: ``SeedSequence(seed).spawn(2)`` gives one stream for the inputs and one from
 which every replicate gets its own model stream (``spawn(R)``, used by stochastic SMP), so the
-numbers never depend on the chunk size, and later on how chunks are spread over workers.
+numbers never depend on the chunk size, nor on the executor that runs the chunks or its number
+of workers (:mod:`detente.sim.executors`): the inputs are drawn here, once, and every chunk
+carries its slice of them and its replicates' own streams.
 
 Per round the fan chart uses the ``c·s``-weighted median of the actors' positions in each
 replicate (midpoint on an exact half-weight tie); an SMP replicate that stopped early keeps its
@@ -31,6 +33,7 @@ from detente.models.baselines import condorcet, weighted_mean, weighted_median
 from detente.models.eu import kernel_settings, simulate
 from detente.scenario import Scenario, Threshold
 from detente.sim.draws import Batch, draw
+from detente.sim.executors import Executor, InlineExecutor
 
 F = NDArray[np.float64]
 
@@ -300,6 +303,16 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
+ChunkTask = tuple[str, Batch, Mapping[str, Any], Sequence[np.random.SeedSequence]]
+"""One chunk's work: runner name, the chunk's drawn inputs, parameters, per-replicate streams."""
+
+
+def run_chunk(task: ChunkTask) -> tuple[F, F]:
+    """Run one chunk (module-level, so process pools and Dask can ship it)."""
+    name, batch, params, seqs = task
+    return RUNNERS[name](batch, params, seqs)
+
+
 def monte_carlo(
     scenario: Scenario,
     model: str,
@@ -308,6 +321,7 @@ def monte_carlo(
     params: Mapping[str, Any] | None = None,
     chunk: int | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> MCResult:
     """Run ``model`` on ``draws`` replicates of the scenario's uncertain inputs.
 
@@ -327,7 +341,11 @@ def monte_carlo(
         Replicates per chunk (default :data:`CHUNK`, :data:`SMP_CHUNK` for smp); the results
         do not depend on it.
     progress
-        Called as ``progress(done, total)`` after each chunk.
+        Called as ``progress(done, total)`` as each chunk completes (in order of completion).
+    executor
+        Where the chunks run (:mod:`detente.sim.executors`; default in-process). The chunks,
+        their inputs and their random streams are the same whatever the executor and its
+        number of workers, so the results are identical bit for bit.
 
     Returns
     -------
@@ -360,15 +378,21 @@ def monte_carlo(
     input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
     batch = draw(scenario, draws, np.random.default_rng(input_seq))
     seqs = model_seq.spawn(draws) if spec.name == "smp" else []
-    forecasts = np.empty((draws, len(base.issues)))
-    parts: list[F] = []
-    for start in range(0, draws, size):
-        stop = min(start + size, draws)
-        f, c = runner(batch.slice(start, stop), resolved, seqs[start:stop])
-        forecasts[start:stop] = f
-        parts.append(c)
+    bounds = [(start, min(start + size, draws)) for start in range(0, draws, size)]
+    tasks: list[ChunkTask] = [
+        (spec.name, batch.slice(a, b), resolved, seqs[a:b]) for a, b in bounds
+    ]
+    done = 0
+
+    def finished(i: int, _result: Any) -> None:
+        nonlocal done
+        done += bounds[i][1] - bounds[i][0]
         if progress is not None:
-            progress(stop, draws)
+            progress(done, draws)
+
+    results = (executor or InlineExecutor()).map(run_chunk, tasks, finished)
+    forecasts = np.concatenate([f for f, _ in results], axis=0)
+    parts: list[F] = [c for _, c in results]
     rounds = max(p.shape[1] for p in parts)
     centre = np.concatenate([_pad(p, rounds) for p in parts], axis=0)
     notes: list[str] = []
