@@ -18,12 +18,13 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
-    parser.add_argument("--only", choices=("baselines", "eu", "smp"), action="append")
+    parser.add_argument("--only", choices=("baselines", "eu", "smp", "mc"), action="append")
     args = parser.parse_args()
     jobs: list[tuple[str, list[str]]] = [
         ("baselines", [str(HERE / "bench_baselines.py")]),
         ("eu", [str(HERE / "bench_eu.py")]),
         ("smp", [str(HERE / "bench_smp.py")]),
+        ("mc", [str(HERE / "bench_mc.py")]),
     ]
     if args.eu_reference:
         jobs[1][1].extend(["--reference", args.eu_reference])

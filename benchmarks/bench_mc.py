@@ -1,0 +1,58 @@
+"""Monte Carlo benchmark (issue 6): ``python3 benchmarks/bench_mc.py``.
+
+Cases: 10,000 SMP draws of KTAB's stochastic ``smpExample_as-of-2017-05.xml``; 10,000 EU draws of
+the default scenario ``ukraine-talks`` (its uncertainties); one SMP run of the 160-actor
+``dummyData-a160.csv``. Prints wall time (one timed call after a warm-up on fewer draws), draws
+per second and the peak memory traced during a separate call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from timing import peak_bytes
+
+from detente import io
+from detente.models import run
+from detente.sim.montecarlo import monte_carlo
+
+KTAB = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "ktab" / "inputs"
+
+
+def _wall(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--draws", type=int, default=10_000)
+    args = parser.parse_args()
+    n = args.draws
+    print(f"# {platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}")
+    xml = io.read(KTAB / "smpExample_as-of-2017-05.xml")
+    talks = io.load_default()
+    cases: list[tuple[str, Callable[[], object], int]] = [
+        (f"smp, {n:,} draws of smpExample (stochastic)", lambda: monte_carlo(xml, "smp", n, 7), n),
+        (f"eu, {n:,} draws of ukraine-talks", lambda: monte_carlo(talks, "eu", n, 7), n),
+    ]
+    monte_carlo(xml, "smp", 50, 7)  # warm-up (imports, Numba compilation)
+    monte_carlo(talks, "eu", 50, 7)
+    for name, fn, draws in cases:
+        seconds = _wall(fn)
+        peak = peak_bytes(fn) / 2**20
+        print(f"{seconds:9.2f} s  {draws / seconds:10,.0f} draws/s  {peak:8.1f} MiB  {name}")
+    a160 = io.read(KTAB / "dummyData-a160.csv")
+    seconds = _wall(lambda: run(a160, "smp"))
+    peak = peak_bytes(lambda: run(a160, "smp")) / 2**20
+    print(f"{seconds:9.2f} s  {'':>17}  {peak:8.1f} MiB  smp, one run of dummyData-a160")
+
+
+if __name__ == "__main__":
+    main()
