@@ -18,12 +18,16 @@ import typer
 from rich.table import Table
 
 from detente.cli import (
+    ExecutorOpt,
     InputFormatOpt,
     OutputFormat,
     ScenarioArg,
+    SchedulerOpt,
     SheetOpt,
     UsageError,
+    WorkersOpt,
     _console,
+    _executor,
     _load,
     _parse_params,
     _progress,
@@ -101,6 +105,9 @@ def sensitivity_command(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
+    executor: ExecutorOpt = "inline",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     sheet: SheetOpt = None,
     sheet_issue: Annotated[
         str | None,
@@ -137,6 +144,7 @@ def sensitivity_command(
         per_model = _parse_params(param or [], [name])
         sp = _spread(spread or [])
         used_seed = _seed(sc, seed)
+        pool = _executor(executor, workers, scheduler)
         with _progress(f"sensitivity {name}", 100) as bar:
             # The number of evaluations is known once SALib has sampled: show percent done.
             def progress(done: int, total: int) -> None:
@@ -153,6 +161,7 @@ def sensitivity_command(
                     params=per_model[name],
                     spread=sp,
                     progress=progress,
+                    executor=pool,
                 )
             except (ValueError, MissingSALibError) as exc:
                 raise UsageError(str(exc)) from None

@@ -27,6 +27,7 @@ from detente.cli import (
     _console,
     _load,
     _model_names,
+    _progress,
     _seed,
     _user_errors,
     app,
@@ -111,10 +112,12 @@ def _available(sc: Scenario) -> str:
 def _compare(
     sc: Scenario, shocks: list[str], names: list[str], seed: int | None, *, combined: bool
 ) -> Comparison:
-    try:
-        return compare(sc, shocks, names, _seed(sc, seed), combined=combined)
-    except ValueError as exc:  # unknown shock names, bad model parameters
-        raise UsageError(str(exc)) from None
+    runs = (1 if combined else len(shocks)) * len(names)
+    with _progress("shock" if combined else "compare", runs) as progress:
+        try:
+            return compare(sc, shocks, names, _seed(sc, seed), combined=combined, progress=progress)
+        except ValueError as exc:  # unknown shock names, bad model parameters
+            raise UsageError(str(exc)) from None
 
 
 def _output(sc: Scenario, result: Comparison, fmt: OutputFormat) -> None:

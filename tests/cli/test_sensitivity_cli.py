@@ -169,3 +169,15 @@ def test_bad_options_exit_2_with_one_line(path: Path, args: tuple[str, ...], fra
     assert code == 2, (out, err)
     assert fragment in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_json_is_identical_inline_and_in_processes(path: Path) -> None:
+    # Sobol N = 128 with 3 inputs: 640 evaluations, two chunks, so both workers get one.
+    args = ["sensitivity", str(path), "-m", "mean", "-n", "128", "--seed", "3", "-f", "json"]
+    code, inline, err = invoke(*args)
+    assert code == 0, err
+    code, pooled, err = invoke(*args, "--executor", "process", "--workers", "2")
+    assert code == 0, err
+    assert pooled == inline
+    assert json.loads(inline)["evaluations"] == 640
+    assert err == ""

@@ -124,3 +124,15 @@ def test_combined_applies_all_shocks_together() -> None:
     assert result.shocks == ("summit+sanctions-tighten",)
     ceasefire = next(c for c in result.runs[0].issues if c.issue == "ceasefire")
     assert ceasefire.explained == pytest.approx(ceasefire.delta, abs=1e-12)
+
+
+def test_compare_reports_progress_once_per_shock_and_model() -> None:
+    from detente.io import load_default
+    from detente.sim.compare import compare
+
+    sc = load_default()
+    shocks = list(sc.shocks)[:2]
+    calls: list[tuple[int, int]] = []
+    compare(sc, shocks, ["mean", "median"], 0, progress=lambda d, t: calls.append((d, t)))
+    total = len(shocks) * 2
+    assert calls == [(d, total) for d in range(1, total + 1)]

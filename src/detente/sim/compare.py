@@ -34,7 +34,7 @@ largest are the *top contributors*.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,13 +174,15 @@ def compare(
     *,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     combined: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Run the baseline and each shock (alone) under every model with the same ``seed``.
 
     With ``combined`` there is one variant, all the shocks applied together in the order
     given, named ``"a+b+..."``. ``params`` maps model names to parameters (as for
     :func:`detente.models.run`). Unknown shock names raise
-    :class:`~detente.sim.shocks.UnknownShockError` before anything runs.
+    :class:`~detente.sim.shocks.UnknownShockError` before anything runs. ``progress`` is
+    called as ``progress(done, total)`` after each (shock, model) run.
     """
     check_names(scenario, shocks)
     variants = {"+".join(shocks): list(shocks)} if combined else {s: [s] for s in shocks}
@@ -190,6 +192,7 @@ def compare(
     base = {m: run(base_arrays, m, seed=seed, params=params.get(m)) for m in names}
     runs: list[ShockRun] = []
     notes: dict[str, tuple[str, ...]] = {}
+    total = len(variants) * len(names)
     for shock, applied in variants.items():
         shocked, shock_notes = apply_shocks(scenario, applied)
         notes[shock] = tuple(shock_notes)
@@ -198,6 +201,8 @@ def compare(
             trace = run(arrays, m, seed=seed, params=params.get(m))
             changes = _explain(base_arrays, arrays, base[m], trace, seed, params.get(m))
             runs.append(ShockRun(shock, m, changes, trace.notes))
+            if progress is not None:
+                progress(len(runs), total)
     return Comparison(
         scenario=scenario.name,
         seed=seed,

@@ -21,6 +21,9 @@ confidence) and ``morris`` (``N`` trajectories on a 4-level grid, ``N·(D + 1)``
 ``mu_star``, ``sigma``). All samples become one :class:`~detente.sim.draws.Batch` evaluated by
 the Monte Carlo runners of :mod:`detente.sim.montecarlo` (a batch kernel per model, in chunks
 of ``CHUNK`` samples, ``SMP_CHUNK`` for smp, to bound memory; never a loop over samples).
+The chunks go to an executor of :mod:`detente.sim.executors` (``run_chunk``, module-level)
+and their outputs are put together in chunk order, so every executor and worker count gives
+the same numbers.
 The one seed goes to SALib's sampler and bootstrap (``seed=``) and to stochastic models, so the
 same seed gives the same numbers.
 """
@@ -40,7 +43,8 @@ from detente.models import get_model
 from detente.scenario import Estimate, Scenario
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
 from detente.sim.draws import Batch
-from detente.sim.montecarlo import CHUNK, RUNNERS, SMP_CHUNK, Progress
+from detente.sim.executors import Executor, InlineExecutor
+from detente.sim.montecarlo import CHUNK, RUNNERS, SMP_CHUNK, ChunkTask, Progress, run_chunk
 
 F = NDArray[np.float64]
 
@@ -318,6 +322,7 @@ def analyse(
     params: Mapping[str, Any] | None = None,
     spread: Spread | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> SensitivityResult:
     """Rank the scenario's uncertain inputs by how much they move each issue's forecast.
 
@@ -339,7 +344,13 @@ def analyse(
     spread
         Bounds used when the scenario has no uncertainty at all (default :class:`Spread`).
     progress
-        Called as ``progress(done, total)`` after each chunk of evaluations.
+        Called as ``progress(done, total)`` as each chunk of evaluations completes (in order
+        of completion).
+    executor
+        Where the chunks run (:mod:`detente.sim.executors`; default in-process). The chunks
+        and their random streams are the same whatever the executor and its number of
+        workers, and the outputs are assembled in chunk order, so the results are identical
+        bit for bit.
 
     Raises
     ------
@@ -384,13 +395,21 @@ def analyse(
     b = batch(scenario, found, x)
     total = b.replicates
     seqs = np.random.SeedSequence(seed).spawn(total) if spec.name == "smp" else []
-    y = np.empty((total, len(base.issues)))
     size = SMP_CHUNK if spec.name == "smp" else CHUNK
-    for start in range(0, total, size):
-        stop = min(start + size, total)
-        y[start:stop], _centre = runner(b.slice(start, stop), resolved, seqs[start:stop])
+    bounds = [(start, min(start + size, total)) for start in range(0, total, size)]
+    tasks: list[ChunkTask] = [
+        (spec.name, b.slice(lo, hi), resolved, seqs[lo:hi]) for lo, hi in bounds
+    ]
+    done = 0
+
+    def finished(i: int, _result: Any) -> None:
+        nonlocal done
+        done += bounds[i][1] - bounds[i][0]
         if progress is not None:
-            progress(stop, total)
+            progress(done, total)
+
+    results = (executor or InlineExecutor()).map(run_chunk, tasks, finished)
+    y = np.concatenate([f for f, _centre in results], axis=0).reshape(total, len(base.issues))
     ranking: dict[str, tuple[Ranked, ...]] = {}
     for j, issue_id in enumerate(base.issues):
         col = y[:, j]
@@ -409,8 +428,14 @@ def analyse(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if method == "sobol":
+                # SALib seeds its bootstrap only ``if seed:``, so seed 0 would draw from
+                # NumPy's global state; a SeedSequence gives default_rng(seed)'s exact stream.
                 res = analyze_sobol.analyze(
-                    prob, col, calc_second_order=False, conf_level=0.95, seed=seed
+                    prob,
+                    col,
+                    calc_second_order=False,
+                    conf_level=0.95,
+                    seed=np.random.SeedSequence(seed),
                 )
                 keys = ("S1", "S1_conf", "ST", "ST_conf")
             else:
