@@ -313,6 +313,34 @@ def run_chunk(task: ChunkTask) -> tuple[F, F]:
     return RUNNERS[name](batch, params, seqs)
 
 
+def run_chunks(
+    model: str,
+    batch: Batch,
+    params: Mapping[str, Any],
+    seqs: list[np.random.SeedSequence],
+    size: int,
+    executor: Executor | None,
+    progress: Progress | None,
+) -> list[Any]:
+    """``run_chunk`` on fixed chunks of ``size`` replicates, through ``executor``, in order.
+
+    The chunks and each replicate's random stream depend only on the inputs, never on the
+    executor or its workers, so every executor gives the same numbers.
+    """
+    total = batch.replicates
+    bounds = [(start, min(start + size, total)) for start in range(0, total, size)]
+    tasks: list[ChunkTask] = [(model, batch.slice(a, b), params, seqs[a:b]) for a, b in bounds]
+    done = 0
+
+    def finished(i: int, _result: Any) -> None:
+        nonlocal done
+        done += bounds[i][1] - bounds[i][0]
+        if progress is not None:
+            progress(done, total)
+
+    return (executor or InlineExecutor()).map(run_chunk, tasks, finished)
+
+
 def monte_carlo(
     scenario: Scenario,
     model: str,
@@ -378,19 +406,7 @@ def monte_carlo(
     input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
     batch = draw(scenario, draws, np.random.default_rng(input_seq))
     seqs = model_seq.spawn(draws) if spec.name == "smp" else []
-    bounds = [(start, min(start + size, draws)) for start in range(0, draws, size)]
-    tasks: list[ChunkTask] = [
-        (spec.name, batch.slice(a, b), resolved, seqs[a:b]) for a, b in bounds
-    ]
-    done = 0
-
-    def finished(i: int, _result: Any) -> None:
-        nonlocal done
-        done += bounds[i][1] - bounds[i][0]
-        if progress is not None:
-            progress(done, draws)
-
-    results = (executor or InlineExecutor()).map(run_chunk, tasks, finished)
+    results = run_chunks(spec.name, batch, resolved, seqs, size, executor, progress)
     forecasts = np.concatenate([f for f, _ in results], axis=0)
     parts: list[F] = [c for _, c in results]
     rounds = max(p.shape[1] for p in parts)

@@ -43,8 +43,8 @@ from detente.models import get_model
 from detente.scenario import Estimate, Scenario
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
 from detente.sim.draws import Batch
-from detente.sim.executors import Executor, InlineExecutor
-from detente.sim.montecarlo import CHUNK, RUNNERS, SMP_CHUNK, ChunkTask, Progress, run_chunk
+from detente.sim.executors import Executor
+from detente.sim.montecarlo import CHUNK, RUNNERS, SMP_CHUNK, Progress, run_chunks
 
 F = NDArray[np.float64]
 
@@ -396,19 +396,7 @@ def analyse(
     total = b.replicates
     seqs = np.random.SeedSequence(seed).spawn(total) if spec.name == "smp" else []
     size = SMP_CHUNK if spec.name == "smp" else CHUNK
-    bounds = [(start, min(start + size, total)) for start in range(0, total, size)]
-    tasks: list[ChunkTask] = [
-        (spec.name, b.slice(lo, hi), resolved, seqs[lo:hi]) for lo, hi in bounds
-    ]
-    done = 0
-
-    def finished(i: int, _result: Any) -> None:
-        nonlocal done
-        done += bounds[i][1] - bounds[i][0]
-        if progress is not None:
-            progress(done, total)
-
-    results = (executor or InlineExecutor()).map(run_chunk, tasks, finished)
+    results = run_chunks(spec.name, b, resolved, seqs, size, executor, progress)
     y = np.concatenate([f for f, _centre in results], axis=0).reshape(total, len(base.issues))
     ranking: dict[str, tuple[Ranked, ...]] = {}
     for j, issue_id in enumerate(base.issues):
