@@ -605,7 +605,8 @@ def evidence(
     for r in rows:
         where = f" [dim]({r.file} {r.start}–{r.end})[/]" if r.kind == "anchor" else ""
         note = f"\n[dim]{r.note}[/]" if r.note else ""
-        table.add_row(r.path, f"{r.value:g}", r.kind, f"{r.text}{where}{note}")
+        value = "" if r.value is None else f"{r.value:g}"
+        table.add_row(r.path, value, r.kind, f"{r.text}{where}{note}")
     _console().print(table)
 
 

@@ -12,11 +12,13 @@ import csv
 import io as _io
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from detente import io
 from detente.cli import (
     InputFormatOpt,
     IssueOpt,
@@ -32,7 +34,7 @@ from detente.cli import (
     _user_errors,
     app,
 )
-from detente.scenario import Scenario
+from detente.scenario import AddActor, Scenario
 from detente.sim.compare import Comparison, IssueChange, compare, notable
 
 ModelOpt = Annotated[
@@ -40,6 +42,13 @@ ModelOpt = Annotated[
     typer.Option("--model", "-m", help="Model to run (repeatable). Default: every model."),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+ShocksFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--shocks-file",
+        help="A YAML file of more shocks (and the sources they cite) to add to the scenario's.",
+    ),
+]
 SeedOpt = Annotated[
     int | None,
     typer.Option(
@@ -53,7 +62,11 @@ def shock(
     scenario: ScenarioArg = "ukraine-talks",
     apply: Annotated[
         list[str] | None,
-        typer.Option("--apply", "-a", help="Shock to apply (repeatable; applied in order)."),
+        typer.Option(
+            "--apply",
+            "-a",
+            help="Shock to apply (repeatable; applied in order). NAME@R strikes after round R.",
+        ),
     ] = None,
     model: ModelOpt = None,
     seed: SeedOpt = None,
@@ -61,11 +74,12 @@ def shock(
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
+    shocks_file: ShocksFileOpt = None,
 ) -> None:
     """Apply named shocks of the scenario together and compare with the baseline."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
         shocks = _split(apply or [])
         if not shocks:
             raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
@@ -88,16 +102,21 @@ def compare_command(
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
+    shocks_file: ShocksFileOpt = None,
 ) -> None:
     """Run the baseline and each shock side by side: forecasts, differences, who explains them."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
         chosen = _split(shocks or []) or list(sc.shocks)
         if not chosen:
             raise UsageError(f"scenario {sc.name!r} defines no shocks")
         result = _compare(sc, chosen, names, seed, combined=False)
     _output(sc, result, output_format)
+
+
+def _with_shocks(sc: Scenario, shocks_file: Path | None) -> Scenario:
+    return sc if shocks_file is None else io.with_shocks(sc, shocks_file)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -167,7 +186,9 @@ def _d(x: float) -> str:
 
 def _table(sc: Scenario, result: Comparison) -> None:
     console = _console()
-    actor_title = {a.id: a.title for a in sc.actors}
+    changes = [c for x in sc.shocks.values() for c in x.changes]
+    joining = [c.add_actor for c in changes if isinstance(c, AddActor)]
+    actor_title = {a.id: a.title for a in [*joining, *sc.actors]}
     issue_title = {i.id: i.title for i in sc.issues}
     ranges = {i.id: i.scale.max - i.scale.min for i in sc.issues}
     table = Table(title=f"{sc.name}: baseline and shocks (seed {result.seed})")
@@ -192,7 +213,7 @@ def _table(sc: Scenario, result: Comparison) -> None:
             if not notable(c, ranges[c.issue]):
                 continue
             top = ", ".join(
-                f"{actor_title[x.actor]} {_d(x.value)} ({_g(x.before)}→{_g(x.after)})"
+                f"{actor_title.get(x.actor, x.actor)} {_d(x.value)} ({_g(x.before)}→{_g(x.after)})"
                 for x in c.top
             )
             how = {
@@ -205,8 +226,8 @@ def _table(sc: Scenario, result: Comparison) -> None:
                 f"{_g(c.shocked)} ({_d(c.delta)}); {top or 'no actor moved'} [{how}]"
             )
             if c.method == "counterfactual" and c.pivot_before != c.pivot_after:
-                before = actor_title.get(c.pivot_before or "", "none")
-                after = actor_title.get(c.pivot_after or "", "none")
+                before = actor_title.get(c.pivot_before or "", c.pivot_before or "none")
+                after = actor_title.get(c.pivot_after or "", c.pivot_after or "none")
                 line += f"; pivotal actor {before} → {after}"
             lines.append(line)
     if lines:
@@ -216,6 +237,8 @@ def _table(sc: Scenario, result: Comparison) -> None:
     for s in result.shocks:
         for note in result.notes.get(s, ()):
             console.print(f"[dim]note:[/] {note}", highlight=False)
+    for note in dict.fromkeys(n for r in result.runs for n in r.timing):
+        console.print(f"[dim]note:[/] {note}", highlight=False)
 
 
 def _change(result: Comparison, shock: str, model: str, issue: str) -> IssueChange:

@@ -31,6 +31,7 @@ from detente.cli import (
     app,
     get_model_or_fail,
 )
+from detente.cli_shocks import ShocksFileOpt, _with_shocks
 from detente.scenario import Scenario
 from detente.sim.sweep import SweepResult, sweep
 
@@ -66,6 +67,7 @@ def sweep_command(
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
+    shocks_file: ShocksFileOpt = None,
 ) -> None:
     """Run a model on every point of a grid of parameters and shocks; forecast per issue."""
     with _user_errors():
@@ -75,7 +77,7 @@ def sweep_command(
             raise UsageError(f"--seed: expected a whole number of at least 0, got {seed}")
         name = get_model_or_fail(model).name
         axes = _parse_grid(grid or [])
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
         pool = _executor(executor, workers, scheduler)
         total = 1
         for values in axes.values():

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
+import re
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from detente.cli import app
@@ -24,8 +27,34 @@ def test_shock_table_names_contributors_and_clipping() -> None:
     assert "baseline" in out
     assert "summit" in out
     assert "Ceasefire terms" in out
-    assert "summit · mean · Ceasefire terms: 63.30 → 68.57 (+5.27); United States +6.08" in out
+    line = re.search(r"summit · mean · Ceasefire terms: ([\d.]+) → ([\d.]+) \(\+([\d.]+)\);"
+                     r" United States \+([\d.]+)", out)  # fmt: skip
+    assert line is not None, out
+    before, after, delta, usa = map(float, line.groups())
+    assert after - before == pytest.approx(delta, abs=0.011)
+    assert delta > 0
+    assert usa > 0
+
+
+def test_shock_file_late_shock_and_clipping_note(tmp_path: Path) -> None:
+    f = tmp_path / "more.yaml"
+    f.write_text(
+        "shocks:\n"
+        "  push:\n"
+        "    changes:\n"
+        "    - {actor: usa, issue: ceasefire, field: position, op: add, value: 50}\n",
+        encoding="utf-8",
+    )
+    code, out, err = invoke(
+        "shock", "--shocks-file", str(f), "-a", "push@3", "-m", "eu", "-m", "mean"
+    )
+    assert code == 0, err
     assert "clipped to 100" in out
+    assert "push after round 3" in out
+    assert "mean takes one step" in out
+    code, _, err = invoke("compare", "--shocks-file", str(tmp_path / "none.yaml"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_shock_applies_several_together() -> None:
@@ -82,7 +111,7 @@ def test_unknown_shock_is_one_line_exit_2() -> None:
         lines = err.strip().splitlines()
         assert len(lines) == 1
         assert "unknown shock 'nope'" in lines[0]
-        assert "shocks: summit, us-commitment-erodes, sanctions-tighten" in lines[0]
+        assert "shocks: summit, us-commitment-erodes, sanctions-tighten, nato-unity" in lines[0]
 
 
 def test_shock_needs_a_name() -> None:

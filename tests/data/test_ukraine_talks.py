@@ -62,13 +62,16 @@ def test_every_actor_has_a_stance_on_every_issue(scenario: Scenario) -> None:
 
 def test_every_estimate_has_a_source(scenario: Scenario, seeds: DocumentStore) -> None:
     rows = evidence_table(scenario, seeds)
-    assert len(rows) == len(scenario.actors) * (1 + 2 * len(scenario.issues))
+    shock_rows = sum(1 + len(s.changes) for s in scenario.shocks.values())
+    assert len(rows) == len(scenario.actors) * (1 + 2 * len(scenario.issues)) + shock_rows
     assert [r.path for r in rows if r.kind == "none"] == []
     assert all(r.text.strip() for r in rows)
 
 
 def test_every_shared_source_is_used(scenario: Scenario) -> None:
     used = {e.source for _, e in scenario.estimates() if isinstance(e.source, str)}
+    for shock in scenario.shocks.values():
+        used |= {x.source for x in (shock, *shock.changes) if isinstance(x.source, str)}
     assert set(scenario.sources) == used
 
 

@@ -12,7 +12,6 @@ from detente.scenario import (
     Actor,
     Anchor,
     Beta,
-    Change,
     Citation,
     Distribution,
     Estimate,
@@ -27,6 +26,7 @@ from detente.scenario import (
     Threshold,
     Triangular,
     Uniform,
+    ValueChange,
 )
 
 # Text as people type it: letters (any script), digits, punctuation, symbols and spaces,
@@ -191,7 +191,7 @@ def scenarios(draw: st.DrawFn, *, with_sources: bool = True) -> Scenario:
                 if field == "capability" or all(k in a.stances for k in stanced[:1])
             ]
             changes.append(
-                Change(
+                ValueChange(
                     actor=actor.id,
                     issue=None if field == "capability" else stanced[0],
                     field=field,

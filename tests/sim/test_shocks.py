@@ -147,23 +147,23 @@ def test_unknown_shock_names_the_available() -> None:
     [
         (
             {"actor": "zz", "field": "capability", "op": "set", "value": 1},
-            "expected a known actor (a, b), not 'zz'",
+            "unknown actor 'zz' (actors: a, b)",
             "shocks.s.changes[0].actor",
         ),
         (
             {"actor": "a", "issue": "sea", "field": "position", "op": "set", "value": 1},
-            "expected a known issue (land, aid), not 'sea'",
+            "unknown issue 'sea' (issues: land, aid)",
             "shocks.s.changes[0].issue",
         ),
         (
             {"actor": "b", "issue": "aid", "field": "salience", "op": "set", "value": 1},
-            "expected an actor with a stance on 'aid'; 'b' has none",
+            "actor 'b' has no stance on issue 'aid'",
             "shocks.s.changes[0].actor",
         ),
         (
             {"actor": "a", "issue": "land", "field": "position", "op": "toward", "value": 0.5,
              "toward": "q"},
-            "expected a known actor (a, b), not 'q'",
+            "unknown actor 'q' (actors: a, b)",
             "shocks.s.changes[0].toward",
         ),
     ],

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from detente.evidence.anchors import quote
 from detente.evidence.documents import DocumentStore, EvidenceError
-from detente.scenario import Anchor, Citation, Judgement, Scenario, Source
+from detente.scenario import Anchor, Citation, Judgement, Scenario, Source, SourceRef
 
 SourceKind = Literal["anchor", "citation", "judgement", "none"]
 
@@ -19,9 +19,10 @@ class EvidenceRow:
     Attributes
     ----------
     path
-        The estimate's dotted name, e.g. ``'russia.territory.position'``.
+        The estimate's dotted name, e.g. ``'russia.territory.position'``; for a shock,
+        ``'shocks.summit'`` or ``'shocks.summit[0]: usa.ceasefire.position add 10'``.
     value
-        Its value.
+        Its value (a shock change's number; None for a whole shock or a non-numeric change).
     kind
         ``'anchor'``, ``'citation'``, ``'judgement'`` or ``'none'`` (no source given).
     text
@@ -37,7 +38,7 @@ class EvidenceRow:
     """
 
     path: str
-    value: float
+    value: float | None
     kind: SourceKind
     text: str
     note: str | None = None
@@ -58,7 +59,8 @@ class EvidenceRow:
 
 
 def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow]:
-    """Every capability, position and salience of ``scenario`` with its source spelt out.
+    """Every capability, position and salience of ``scenario`` with its source spelt out,
+    then every shock and shock change that names a source.
 
     Parameters
     ----------
@@ -70,7 +72,7 @@ def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow
     Returns
     -------
     list of EvidenceRow
-        In the order of ``Scenario.estimates()``.
+        In the order of ``Scenario.estimates()``, then the shocks in order.
 
     Raises
     ------
@@ -110,12 +112,28 @@ def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow
             rows.append(_row(path, estimate.value, source, source_id, store))
         except EvidenceError as error:
             raise error.at(path) from None
+    for name, shock in scenario.shocks.items():
+        parts: list[tuple[str, float | None, SourceRef | None]] = [
+            (f"shocks.{name}", None, shock.source)
+        ]
+        for c, change in enumerate(shock.changes):
+            value = getattr(change, "value", None)
+            number = float(value) if isinstance(value, int | float) else None
+            parts.append((f"shocks.{name}[{c}]: {change.describe}", number, change.source))
+        for path, number, ref in parts:
+            if ref is None:
+                continue
+            source_id = ref if isinstance(ref, str) else None
+            try:
+                rows.append(_row(path, number, scenario.resolve_source(ref), source_id, store))
+            except EvidenceError as error:
+                raise error.at(path) from None
     return rows
 
 
 def _row(
     path: str,
-    value: float,
+    value: float | None,
     source: Source | None,
     source_id: str | None,
     store: DocumentStore,

@@ -33,7 +33,7 @@ from detente.io.ktab import (
     write_ktab_xml,
 )
 from detente.io.xlsx import read_xlsx, write_xlsx
-from detente.io.yaml_io import read_yaml, write_yaml
+from detente.io.yaml_io import read_shocks, read_yaml, write_yaml
 from detente.scenario import Scenario
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "read",
     "resolve",
     "save",
+    "with_shocks",
 ]
 
 FORMATS = ("yaml", "csv", "ktab-csv", "ktab-xml", "xlsx")
@@ -155,6 +156,13 @@ def load(
 def read(path: str | Path, **kw: str | None) -> Scenario:
     """The scenario of :func:`load` (same arguments), without the notes."""
     return load(path, **kw).scenario
+
+
+def with_shocks(scenario: Scenario, path: str | Path) -> Scenario:
+    """``scenario`` with the shocks of the YAML shock file at ``path`` added (see
+    :func:`detente.io.yaml_io.read_shocks`); any problem is an ``InputError``."""
+    p = Path(path)
+    return read_shocks(p, read_bytes(p), scenario)
 
 
 _WRITERS: dict[str, Callable[[Scenario, str], bytes]] = {

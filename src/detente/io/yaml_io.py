@@ -17,16 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detente.errors import InputError
 from detente.io.common import decode_text
-from detente.scenario import Estimate, Scenario
+from detente.scenario import Estimate, Scenario, Shock, Source
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -141,6 +141,67 @@ def write_yaml(scenario: Scenario, file: str) -> bytes:
 def read_yaml(path: Path | str, data: bytes) -> Scenario:
     """The scenario in YAML ``data`` read from ``path``; any problem is an ``InputError``."""
     file = str(path)
+    node, obj = _parse(file, data, "a mapping with name, issues and actors at the top")
+    try:
+        return Scenario.model_validate(obj)
+    except ValidationError as exc:
+        raise _located(file, node, obj, exc) from None
+
+
+class _ShockFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shocks: dict[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")], Shock]
+    sources: dict[str, Source] = Field(default_factory=dict)
+
+
+def read_shocks(path: Path | str, data: bytes, scenario: Scenario) -> Scenario:
+    """``scenario`` with the shocks (and sources) of the YAML shock file ``data`` added.
+
+    The file holds ``shocks:`` (as in a scenario) and optionally ``sources:`` they refer to.
+    A shock or source id the scenario already uses with other content, or a shock that does
+    not fit the scenario, is an ``InputError`` naming the file, line and field.
+    """
+    file = str(path)
+    node, obj = _parse(file, data, "a mapping with 'shocks' (and optionally 'sources')")
+    try:
+        extra = _ShockFile.model_validate(obj)
+    except ValidationError as exc:
+        raise _located(file, node, obj, exc) from None
+    for key, mine, theirs in (
+        ("shocks", extra.shocks, scenario.shocks),
+        ("sources", extra.sources, scenario.sources),
+    ):
+        for ident, value in mine.items():
+            if ident in theirs and theirs[ident] != value:
+                at, where = _walk(node, (key, ident))
+                raise _error(
+                    file,
+                    at,
+                    where,
+                    f"expected a new {key[:-1]} id; scenario {scenario.name!r} already defines"
+                    f" {ident!r} differently",
+                )
+    merged = scenario.model_copy(
+        update={
+            "shocks": {**scenario.shocks, **extra.shocks},
+            "sources": {**scenario.sources, **extra.sources},
+        }
+    )
+    for name in extra.shocks:
+        problem = merged.shock_problem(name)
+        if problem is not None:
+            c, field, message = problem
+            loc: tuple[int | str, ...] = ("shocks", name)
+            if c is not None:
+                loc = (*loc, "changes", c)
+            at, where = _walk(node, (*loc, field))
+            raise _error(file, at, where, message.split(": ", 1)[-1])
+    return merged
+
+
+def _parse(file: str, data: bytes, top: str) -> tuple[Node, dict[str, Any]]:
+    """The root node and the plain data of a YAML document; ``top`` says what it should be."""
     text = decode_text(data, file)
     try:
         loader = _Loader(text)  # its reader already rejects control characters
@@ -197,15 +258,12 @@ def read_yaml(path: Path | str, data: bytes) -> Scenario:
     if not isinstance(obj, dict):
         raise InputError(
             file,
-            "expected a mapping with name, issues and actors at the top",
+            f"expected {top}",
             row=node.start_mark.line + 1,
             row_kind="line",
             found=type(obj).__name__,
         )
-    try:
-        return Scenario.model_validate(obj)
-    except ValidationError as exc:
-        raise _located(file, node, obj, exc) from None
+    return node, obj
 
 
 def _located(file: str, root: Node, obj: dict[str, Any], exc: ValidationError) -> InputError:
@@ -328,6 +386,8 @@ def _expected(error: ErrorDetails) -> str:
         )
     if kind in _TYPE_TEXT:
         return _TYPE_TEXT[kind]
+    if kind == "literal_error":
+        return "expected one of " + str(error.get("ctx", {}).get("expected", "the allowed values"))
     msg = error["msg"].removeprefix("Value error, ")
     return "expected " + msg[0].lower() + msg[1:] if msg.startswith("Input should") else msg
 
@@ -407,13 +467,10 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                 f"expected a threshold within the scale of {issue_id!r} [{lo:g}, {hi:g}],"
                 f" got {value}",
             )
-    shocks = obj.get("shocks")
-    located = _shock_problem(shocks, actors, scales) if isinstance(shocks, dict) else None
+    refs = _estimates(actors)
+    located = _shock_problem(obj)
     if located is not None:
         return located
-    refs = _estimates(actors)
-    if isinstance(shocks, dict):
-        refs += [(("shocks", n), s) for n, s in shocks.items() if isinstance(s, dict)]
     for loc, estimate in refs:
         ref = estimate.get("source") if isinstance(estimate, dict) else None
         if isinstance(ref, str) and ref not in sources:
@@ -425,41 +482,26 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
     return None
 
 
-def _shock_problem(
-    shocks: dict[Any, Any], actors: list[Any], scales: dict[str, tuple[float, float]]
-) -> tuple[tuple[int | str, ...], str] | None:
-    """The first change of a shock naming an unknown actor or issue, or a missing stance."""
-    stances = {
-        a["id"]: set(a.get("stances") or {})
-        for a in actors
-        if isinstance(a, dict) and isinstance(a.get("id"), str)
-    }
-    for name, shock in shocks.items():
-        changes = shock.get("changes") if isinstance(shock, dict) else None
-        for c, change in enumerate(changes if isinstance(changes, list) else []):
-            if not isinstance(change, dict):
-                continue
-            loc: tuple[int | str, ...] = ("shocks", name, "changes", c)
-            for key in ("actor", "toward"):
-                ident = change.get(key)
-                if ident is not None and ident not in stances:
-                    return (*loc, key), (
-                        f"expected a known actor ({', '.join(stances)}), not {ident!r}"
-                    )
-            issue = change.get("issue")
-            if issue is None:
-                continue
-            if issue not in scales:
-                return (
-                    *loc,
-                    "issue",
-                ), f"expected a known issue ({', '.join(scales)}), not {issue!r}"
-            for key in ("actor", "toward"):
-                ident = change.get(key)
-                if ident is not None and issue not in stances[ident]:
-                    return (*loc, key), (
-                        f"expected an actor with a stance on {issue!r}; {ident!r} has none"
-                    )
+def _shock_problem(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | None:
+    """The first shock change that does not fit the scenario, found by the model's own check
+    (:meth:`Scenario.shock_problem`) on the scenario without shocks, one shock at a time."""
+    shocks = obj.get("shocks")
+    if not isinstance(shocks, dict):
+        return None
+    try:
+        base = Scenario.model_validate({k: v for k, v in obj.items() if k != "shocks"})
+        parsed = {name: Shock.model_validate(shock) for name, shock in shocks.items()}
+    except ValidationError:
+        return None
+    for name, shock in parsed.items():
+        problem = base.model_copy(update={"shocks": {name: shock}}).shock_problem(name)
+        if problem is None:
+            continue
+        c, field, message = problem
+        loc: tuple[int | str, ...] = (
+            ("shocks", name) if c is None else ("shocks", name, "changes", c)
+        )
+        return (*loc, field), message.split(": ", 1)[-1]
     return None
 
 

@@ -369,6 +369,7 @@ EU = register(
         function=_eu_model,
         aliases=("bdm", "expected-utility"),
         explain=explain,
+        rounds_parameter="rounds",
         parameters=(
             Parameter(
                 "variant",

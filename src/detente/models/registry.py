@@ -69,6 +69,8 @@ class ModelSpec:
     parameters: tuple[Parameter, ...] = ()
     aliases: tuple[str, ...] = field(default_factory=tuple)
     explain: Explainer | None = None
+    rounds_parameter: str | None = None
+    """The parameter that bounds the number of rounds (None: a one-step model)."""
 
     def resolve_params(self, *layers: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then each layer in turn (scenario file, then command line), checked."""

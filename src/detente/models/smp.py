@@ -945,5 +945,6 @@ SPEC = register(
         parameters=PARAMETERS,
         aliases=("ktab",),
         explain=explain,
+        rounds_parameter="max_turns",
     )
 )

@@ -10,12 +10,20 @@ from detente.scenario.model import (
     Stance,
     Threshold,
 )
-from detente.scenario.shocks import Change, Shock
+from detente.scenario.shocks import (
+    AddActor,
+    Change,
+    ParameterChange,
+    RemoveActor,
+    Shock,
+    ValueChange,
+)
 from detente.scenario.sources import Anchor, Citation, Judgement, Source, SourceRef
 from detente.scenario.uncertainty import Beta, Distribution, Normal, PlusMinus, Triangular, Uniform
 
 __all__ = [
     "Actor",
+    "AddActor",
     "Anchor",
     "Beta",
     "Change",
@@ -25,7 +33,9 @@ __all__ = [
     "Issue",
     "Judgement",
     "Normal",
+    "ParameterChange",
     "PlusMinus",
+    "RemoveActor",
     "Scale",
     "Scenario",
     "ScenarioArrays",
@@ -36,4 +46,5 @@ __all__ = [
     "Threshold",
     "Triangular",
     "Uniform",
+    "ValueChange",
 ]

@@ -18,8 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from detente.scenario import shocks as _shocks
 from detente.scenario import uncertainty as unc
-from detente.scenario.shocks import Shock
+from detente.scenario.shocks import AddActor, RemoveActor, Shock, ValueChange
 from detente.scenario.sources import Source, SourceRef
 from detente.scenario.uncertainty import Distribution
 
@@ -143,6 +144,8 @@ class Actor(_Model):
         return self.label or self.id
 
 
+_shocks.rebuild(Actor)
+
 THRESHOLD_OPS = (">=", "<=", ">", "<")
 
 
@@ -246,32 +249,32 @@ class Scenario(_Model):
             ref = estimate.source
             if isinstance(ref, str) and ref not in self.sources:
                 raise ValueError(f"{where}: unknown source id {ref!r}")
-        for name, shock in self.shocks.items():
+        for name in self.shocks:
             problem = self.shock_problem(name)
             if problem is not None:
-                raise ValueError(problem[1])
-            if isinstance(shock.source, str) and shock.source not in self.sources:
-                raise ValueError(f"shock {name!r}: unknown source id {shock.source!r}")
+                raise ValueError(problem[2])
         return self
 
-    def shock_problem(self, name: str) -> tuple[int, str] | None:
-        """The first change of shock ``name`` that does not fit the scenario: (index, message)."""
+    def shock_problem(self, name: str) -> tuple[int | None, str, str] | None:
+        """The first part of shock ``name`` that does not fit the scenario, or None:
+        ``(change index or None for the shock itself, field, message)``. Each change meets
+        the actors left by the changes before it."""
+        shock = self.shocks[name]
+        if isinstance(shock.source, str) and shock.source not in self.sources:
+            return None, "source", f"shock {name!r}: unknown source id {shock.source!r}"
         actors = {a.id: a for a in self.actors}
-        issues = [i.id for i in self.issues]
-        for c, change in enumerate(self.shocks[name].changes):
+        issues = {i.id: i for i in self.issues}
+        for c, change in enumerate(shock.changes):
             where = f"shock {name!r}, change {c}"
-            for role, ident in (("actor", change.actor), ("toward", change.toward)):
-                if ident is not None and ident not in actors:
-                    return c, (
-                        f"{where}: unknown {role} actor {ident!r} (actors: {', '.join(actors)})"
-                    )
-            if change.issue is None:
-                continue
-            if change.issue not in issues:
-                return c, f"{where}: unknown issue {change.issue!r} (issues: {', '.join(issues)})"
-            for ident in (change.actor, change.toward):
-                if ident is not None and change.issue not in actors[ident].stances:
-                    return c, f"{where}: actor {ident!r} has no stance on issue {change.issue!r}"
+            if isinstance(change.source, str) and change.source not in self.sources:
+                return c, "source", f"{where}: unknown source id {change.source!r}"
+            problem = _change_problem(change, actors, issues)
+            if problem is not None:
+                return c, problem[0], f"{where}: {problem[1]}"
+            if isinstance(change, AddActor):
+                actors[change.add_actor.id] = change.add_actor
+            elif isinstance(change, RemoveActor):
+                del actors[change.remove_actor]
         return None
 
     # -- queries ---------------------------------------------------------------
@@ -335,6 +338,54 @@ class Scenario(_Model):
             parameters=self.parameters,
             name=self.name,
         )
+
+
+def _change_problem(
+    change: _shocks.ValueChange | _shocks.AddActor | _shocks.RemoveActor | _shocks.ParameterChange,
+    actors: Mapping[str, Actor],
+    issues: Mapping[str, Issue],
+) -> tuple[str, str] | None:
+    """``(field, why)`` when a shock change does not fit the actors and issues it meets."""
+    known = ", ".join(actors) or "none left"
+    if isinstance(change, RemoveActor):
+        if change.remove_actor not in actors:
+            return "remove_actor", (
+                f"cannot remove unknown actor {change.remove_actor!r} (actors: {known})"
+            )
+        if len(actors) == 1:
+            return "remove_actor", f"cannot remove {change.remove_actor!r}, the last actor"
+        return None
+    if isinstance(change, AddActor):
+        new = change.add_actor
+        if new.id in actors:
+            return "add_actor", f"cannot add actor {new.id!r}: it is already present"
+        for issue_id, stance in new.stances.items():
+            issue = issues.get(issue_id)
+            if issue is None:
+                return "add_actor", (
+                    f"added actor {new.id!r} has a stance on unknown issue {issue_id!r}"
+                    f" (issues: {', '.join(issues)})"
+                )
+            x = stance.position.value
+            if not issue.scale.min <= x <= issue.scale.max:
+                return "add_actor", (
+                    f"added actor {new.id!r}, issue {issue_id!r}: position {x:g} lies outside"
+                    f" the scale [{issue.scale.min:g}, {issue.scale.max:g}]"
+                )
+        return None
+    if not isinstance(change, ValueChange):
+        return None  # parameter changes are checked against the models when applied
+    for role, ident in (("actor", change.actor), ("toward", change.toward)):
+        if ident is not None and ident not in actors:
+            return role, f"unknown actor {ident!r} (actors: {known})"
+    if change.issue is None:
+        return None
+    if change.issue not in issues:
+        return "issue", f"unknown issue {change.issue!r} (issues: {', '.join(issues)})"
+    for role, ident in (("actor", change.actor), ("toward", change.toward)):
+        if ident is not None and change.issue not in actors[ident].stances:
+            return role, f"actor {ident!r} has no stance on issue {change.issue!r}"
+    return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,30 +1,55 @@
-"""Declarative shocks: named what-ifs that change actors' capabilities, positions or saliences.
+"""Declarative shocks: named what-ifs, applied before bargaining or at a later round.
 
-A shock is data in the scenario (``shocks: {name: Shock}``)::
+A shock is data in the scenario (``shocks: {name: Shock}``) or in a separate YAML file::
 
     shocks:
       summit:
         label: The Trump-Putin summit takes place
-        source: {kind: judgement, rationale: "..."}
+        round: 0                     # 0 = before bargaining; r > 0 = after round r
+        source: seed-summit          # a source id, or an inline source
         changes:
-        - {actor: usa, issue: ceasefire, field: position, op: add, value: 15}
+        - {actor: usa, issue: ceasefire, field: position, op: add, value: 15, source: seed-x}
         - {actor: usa, field: capability, op: scale, value: 0.8}
         - {actor: eu, issue: aid, field: position, op: toward, value: 0.5, toward: usa}
+        - {remove_actor: poland}
+        - add_actor: {id: china, capability: 40, stances: {ceasefire: {position: 80, salience: .3}}}
+        - {parameter: rounds, model: eu, value: 5}
 
-``op`` is ``set`` (x = value), ``add`` (x + value), ``scale`` (x × value) or ``toward``
-(x + value · (y − x), y the same field of the actor ``toward``; value in [0, 1]).
-Capability is per actor (no ``issue``); position and salience need an ``issue`` on which the
-actor (and the ``toward`` actor) has a stance. Applying shocks: :mod:`detente.sim.shocks`.
+A change is one of four kinds, told apart by its keys:
+
+:class:`ValueChange`
+    ``op`` is ``set`` (x = value), ``add`` (x + value), ``scale`` (x × value) or ``toward``
+    (x + value · (y − x), y the same field of the actor ``toward``; value in [0, 1]).
+    Capability is per actor (no ``issue``); position and salience need an ``issue`` on which
+    the actor (and the ``toward`` actor) has a stance.
+:class:`AddActor` / :class:`RemoveActor`
+    A new party joins (a full actor, as in ``actors:``), or a party leaves.
+:class:`ParameterChange`
+    A model parameter takes a new value: for ``model`` only, or for every model that has a
+    parameter of that name.
+
+Applying shocks: :mod:`detente.sim.shocks`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from detente.scenario.sources import SourceRef
+
+if TYPE_CHECKING:
+    from detente.scenario.model import Actor
 
 _Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 
@@ -36,7 +61,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class Change(_Model):
+class ValueChange(_Model):
     """One change of one number: ``field`` of ``actor`` (on ``issue``) by ``op`` with ``value``."""
 
     actor: _Id
@@ -45,6 +70,7 @@ class Change(_Model):
     op: Literal["set", "add", "scale", "toward"]
     value: float
     toward: _Id | None = Field(default=None, description="op toward: the actor moved toward")
+    source: SourceRef | None = None
 
     @field_validator("value")
     @classmethod
@@ -54,7 +80,7 @@ class Change(_Model):
         return v
 
     @model_validator(mode="after")
-    def _coherent(self) -> Change:
+    def _coherent(self) -> ValueChange:
         if self.field == "capability" and self.issue is not None:
             raise ValueError("a capability change takes no issue (capability is per actor)")
         if self.field != "capability" and self.issue is None:
@@ -75,11 +101,83 @@ class Change(_Model):
             return f"{self.actor}.{self.field}"
         return f"{self.actor}.{self.issue}.{self.field}"
 
+    @property
+    def describe(self) -> str:
+        extra = f" {self.toward}" if self.toward else ""
+        return f"{self.target} {self.op} {self.value:g}{extra}"
+
+
+class AddActor(_Model):
+    """A new party joins: a full actor, as under ``actors:``."""
+
+    add_actor: Actor
+    source: SourceRef | None = None
+
+    @property
+    def describe(self) -> str:
+        return f"add actor {self.add_actor.id}"
+
+
+class RemoveActor(_Model):
+    """A party leaves the negotiation."""
+
+    remove_actor: _Id
+    source: SourceRef | None = None
+
+    @property
+    def describe(self) -> str:
+        return f"remove actor {self.remove_actor}"
+
+
+class ParameterChange(_Model):
+    """A model parameter takes ``value`` (for ``model``, or every model that has it)."""
+
+    parameter: _Id
+    model: _Id | None = None
+    value: bool | int | float | str
+    source: SourceRef | None = None
+
+    @property
+    def describe(self) -> str:
+        where = f"{self.model}." if self.model else ""
+        return f"parameter {where}{self.parameter} = {self.value}"
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, dict):
+        keys = data
+    elif isinstance(data, BaseModel):
+        keys = type(data).model_fields
+    else:
+        return "value-change"
+    for key in ("add_actor", "remove_actor", "parameter"):
+        if key in keys:
+            return key.replace("_", "-") + "-change"
+    return "value-change"
+
+
+Change = Annotated[
+    Annotated[ValueChange, Tag("value-change")]
+    | Annotated[AddActor, Tag("add-actor-change")]
+    | Annotated[RemoveActor, Tag("remove-actor-change")]
+    | Annotated[ParameterChange, Tag("parameter-change")],
+    Discriminator(_kind),
+]
+"""One change of a shock; its keys say which kind (see the module docstring)."""
+
 
 class Shock(_Model):
-    """A named what-if: a label, a description, a source and the changes it makes."""
+    """A named what-if: a label, a description, a source, when it strikes and its changes."""
 
     label: str | None = None
     description: str | None = None
     source: SourceRef | None = None
+    round: int = Field(default=0, ge=0, description="0 = before bargaining; r = after round r")
     changes: list[Change] = Field(default_factory=list)
+
+
+def rebuild(actor: type[Actor]) -> None:
+    """Resolve the forward reference to :class:`~detente.scenario.model.Actor` (called once
+    by :mod:`detente.scenario.model`, which imports this module)."""
+    AddActor.model_rebuild(_types_namespace={"Actor": actor})
+    Shock.model_rebuild(_types_namespace={"Actor": actor})

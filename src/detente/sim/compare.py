@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from detente.models import get_model, run
 from detente.scenario import Scenario, ScenarioArrays
-from detente.sim.shocks import apply_shocks, check_names
+from detente.sim.shocks import apply_shocks, check_names, run_shocked
 from detente.trace import Trace
 
 F = NDArray[np.float64]
@@ -125,6 +125,8 @@ class ShockRun:
     model: str
     issues: tuple[IssueChange, ...]
     notes: tuple[str, ...] = ()
+    timing: tuple[str, ...] = ()
+    """How the shocks were timed for this model (e.g. after which round they struck)."""
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,10 @@ def compare(
         notes[shock] = tuple(shock_notes)
         arrays = shocked.arrays()
         for m in names:
-            trace = run(arrays, m, seed=seed, params=params.get(m))
+            trace, run_notes = run_shocked(scenario, m, applied, seed=seed, params=params.get(m))
             changes = _explain(base_arrays, arrays, base[m], trace, seed, params.get(m))
-            runs.append(ShockRun(shock, m, changes, trace.notes))
+            extra = tuple(n for n in run_notes if n not in shock_notes)
+            runs.append(ShockRun(shock, m, changes, trace.notes, extra))
             if progress is not None:
                 progress(len(runs), total)
     return Comparison(
@@ -240,35 +243,40 @@ def _explain(
     seed: int,
     params: Mapping[str, Any] | None,
 ) -> tuple[IssueChange, ...]:
-    w0, w1 = _weights(a0), _weights(a1)
+    """Per issue, the change and who explains it; actors are matched by id, so a shock may
+    add or remove actors (an absent actor has weight 0 and no position)."""
+    actors = _union(t0.actors, t1.actors, a0.actors, a1.actors)
+    w0, x0 = _aligned(a0, actors)
+    w1, x1 = _aligned(a1, actors)
+    final0, final1 = _final(t0, actors), _final(t1, actors)
     out: list[IssueChange] = []
     multi = t0.rounds > 1 or t1.rounds > 1
     cf: F | None = None
     if not multi and t0.model not in _ONE_ROUND_EXACT:
-        cf = _counterfactuals(a0, a1, t1, seed, params)
+        cf = _counterfactuals(a0, a1, t1, actors, seed, params)
     for k, issue in enumerate(a0.issues):
-        before, after = t0.final[:, k], t1.final[:, k]
+        before, after = final0[:, k], final1[:, k]
         if multi:
             share = w1[:, k] / w1[:, k].sum() if w1[:, k].sum() > 0 else np.zeros(len(w1))
             moved = np.where(np.isnan(after - before), 0.0, after - before)
             terms = share * moved
             method = "final positions"
         elif cf is None:
-            terms = mean_contributions(w0[:, k], a0.position[:, k], w1[:, k], a1.position[:, k])[2]
+            terms = mean_contributions(w0[:, k], x0[:, k], w1[:, k], x1[:, k])[2]
             method = "exact"
         else:
             terms = cf[:, k]
             method = "counterfactual"
         contributions = tuple(
-            Contribution(a0.actors[i], float(terms[i]), float(before[i]), float(after[i]))
+            Contribution(actors[i], float(terms[i]), float(before[i]), float(after[i]))
             for i in sorted(range(len(terms)), key=lambda i: (-abs(terms[i]), i))
             if terms[i] != 0.0 and np.isfinite(terms[i])
         )
         pivots: tuple[str | None, str | None] = (None, None)
         if method == "counterfactual":
             pivots = (
-                _pivot(a0, w0[:, k], before, t0.forecast[k]),
-                _pivot(a1, w1[:, k], after, t1.forecast[k]),
+                _pivot(actors, w0[:, k], before, t0.forecast[k]),
+                _pivot(actors, w1[:, k], after, t1.forecast[k]),
             )
         out.append(
             IssueChange(
@@ -283,37 +291,78 @@ def _explain(
     return tuple(out)
 
 
-def _weights(a: ScenarioArrays) -> F:
-    return np.where(a.present, a.weight, 0.0)
+def _union(*labels: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for group in labels:
+        out.extend(a for a in group if a not in out)
+    return tuple(out)
 
 
-def _counterfactuals(
-    a0: ScenarioArrays, a1: ScenarioArrays, t1: Trace, seed: int, params: Mapping[str, Any] | None
-) -> F:
-    """``out[i, k] = F'_k − F'_{-i,k}``: the forecast change undone by restoring actor i alone."""
-    out = np.zeros((len(a0.actors), len(a0.issues)))
-    for i in range(len(a0.actors)):
-        same = (
-            a0.capability[i] == a1.capability[i]
-            and np.array_equal(a0.position[i], a1.position[i], equal_nan=True)
-            and np.array_equal(a0.salience[i], a1.salience[i])
-        )
-        if same:
-            continue
-        capability, position, salience = (
-            a1.capability.copy(),
-            a1.position.copy(),
-            a1.salience.copy(),
-        )
-        capability[i], position[i], salience[i] = a0.capability[i], a0.position[i], a0.salience[i]
-        restored = dataclasses.replace(
-            a1, capability=capability, position=position, salience=salience
-        )
-        out[i] = t1.forecast - run(restored, t1.model, seed=seed, params=params).forecast
+def _aligned(a: ScenarioArrays, actors: Sequence[str]) -> tuple[F, F]:
+    """Weights ``c·s`` (0 without a stance or when absent) and positions on ``actors``."""
+    w = np.zeros((len(actors), len(a.issues)))
+    x = np.full((len(actors), len(a.issues)), np.nan)
+    index = {name: i for i, name in enumerate(actors)}
+    rows = [index[name] for name in a.actors]
+    w[rows] = np.where(a.present, a.weight, 0.0)
+    x[rows] = a.position
+    return w, x
+
+
+def _final(t: Trace, actors: Sequence[str]) -> F:
+    out = np.full((len(actors), len(t.issues)), np.nan)
+    index = {name: i for i, name in enumerate(actors)}
+    out[[index[name] for name in t.actors]] = t.final
     return out
 
 
-def _pivot(a: ScenarioArrays, w: F, x: F, forecast: float) -> str | None:
+def _counterfactuals(
+    a0: ScenarioArrays,
+    a1: ScenarioArrays,
+    t1: Trace,
+    actors: Sequence[str],
+    seed: int,
+    params: Mapping[str, Any] | None,
+) -> F:
+    """``out[i, k] = F'_k − F'_{-i,k}``: the forecast change undone by restoring actor i alone
+    (its old inputs, or its absence if the shock added it, or its presence if it left)."""
+    out = np.zeros((len(actors), len(a0.issues)))
+    for i, name in enumerate(actors):
+        restored = _restore(a0, a1, name)
+        if restored is not None:
+            out[i] = t1.forecast - run(restored, t1.model, seed=seed, params=params).forecast
+    return out
+
+
+def _restore(a0: ScenarioArrays, a1: ScenarioArrays, name: str) -> ScenarioArrays | None:
+    """``a1`` with actor ``name`` as in ``a0``; None when the shock left it unchanged."""
+    in0, in1 = name in a0.actors, name in a1.actors
+    rows = [(a1, j) for j in range(len(a1.actors))]
+    if in0 and in1:
+        i, j = a0.actors.index(name), a1.actors.index(name)
+        if (
+            a0.capability[i] == a1.capability[j]
+            and np.array_equal(a0.position[i], a1.position[j], equal_nan=True)
+            and np.array_equal(a0.salience[i], a1.salience[j])
+            and np.array_equal(a0.risk[i], a1.risk[j], equal_nan=True)
+        ):
+            return None
+        rows[j] = (a0, i)
+    elif in1:
+        del rows[a1.actors.index(name)]
+    else:
+        rows.append((a0, a0.actors.index(name)))
+    return dataclasses.replace(
+        a1,
+        actors=tuple(src.actors[r] for src, r in rows),
+        capability=np.array([src.capability[r] for src, r in rows]),
+        position=np.array([src.position[r] for src, r in rows]),
+        salience=np.array([src.salience[r] for src, r in rows]),
+        risk=np.array([src.risk[r] for src, r in rows]),
+    )
+
+
+def _pivot(actors: Sequence[str], w: F, x: F, forecast: float) -> str | None:
     """The weighted actor whose position is nearest the forecast (largest weight on ties)."""
     if not np.isfinite(forecast):
         return None
@@ -321,7 +370,7 @@ def _pivot(a: ScenarioArrays, w: F, x: F, forecast: float) -> str | None:
     if not candidates:
         return None
     best = min(candidates, key=lambda i: (abs(x[i] - forecast), -w[i], i))
-    return a.actors[best]
+    return actors[best]
 
 
 def _num(x: float) -> float | None:

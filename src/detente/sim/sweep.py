@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from detente.models import get_model, run
+from detente.models import get_model
 from detente.scenario import Scenario
 from detente.sim.executors import Executor, InlineExecutor
-from detente.sim.shocks import apply_shocks, check_names
+from detente.sim.shocks import apply_shocks, run_shocked, schedule
 
 F = NDArray[np.float64]
 
@@ -120,12 +120,12 @@ PointTask = tuple[Scenario, str, tuple[str, ...], dict[str, Any], int, int]
 def run_point(task: PointTask) -> tuple[F, F | None, F | None, list[str]]:
     """Run one grid point (module-level, so process pools and Dask can ship it)."""
     scenario, model, shocks, params, seed, draws = task
+    if draws <= 0:
+        trace, run_notes = run_shocked(scenario, model, shocks, seed=seed, params=params)
+        return np.asarray(trace.forecast, dtype=np.float64), None, None, run_notes
     notes: list[str] = []
     if shocks:
         scenario, notes = apply_shocks(scenario, shocks)
-    if draws <= 0:
-        trace = run(scenario, model, seed=seed, params=params)
-        return np.asarray(trace.forecast, dtype=np.float64), None, None, notes
     from detente.sim.montecarlo import monte_carlo
 
     result = monte_carlo(scenario, model, draws, seed, params=params)
@@ -195,7 +195,14 @@ def sweep(
             raise ValueError(f"grid key {key!r} has no values")
         if key == SHOCK:
             for v in vals:
-                check_names(scenario, _shock_names(v))
+                names = _shock_names(v)
+                late = [n for r, group in schedule(scenario, names) if r > 0 for n in group]
+                if late and draws > 0:
+                    raise ValueError(
+                        f"shock value {v!r}: Monte Carlo sweeps take shocks before bargaining"
+                        f" only, and {', '.join(map(repr, late))} strike(s) later; use"
+                        " draws=0 or a round-0 shock"
+                    )
             values.append([str(v).strip() for v in vals])
         else:
             # Parse (and check) each value as the model reads it.
