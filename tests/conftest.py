@@ -1,7 +1,8 @@
-"""Shared test helpers: where the reference data lives."""
+"""Shared test helpers: where the reference data lives; a throwaway run store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,12 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared() -> Path:
     return shared_path()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throwaway_run_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands record their runs: into a store of the test session, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        path = tmp_path_factory.mktemp("store") / "runs.sqlite"
+        mp.setenv("DETENTE_DB_URL", f"sqlite:///{path}")
+        yield

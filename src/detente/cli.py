@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import numpy as np
 import typer
@@ -22,7 +22,11 @@ from detente import io, report
 from detente.errors import InputError
 from detente.models import DEFAULT_SEED, get_model, models, run
 from detente.scenario import Scenario
+from detente.store import RunKind, StoreError
 from detente.trace import Labels, Trace
+
+if TYPE_CHECKING:
+    from detente.store import RunStore
 
 app = typer.Typer(
     name="detente",
@@ -60,7 +64,7 @@ def _die(message: str) -> NoReturn:
 def _user_errors() -> Iterator[None]:
     try:
         yield
-    except (InputError, UsageError) as exc:
+    except (InputError, UsageError, StoreError) as exc:
         _die(str(exc))
 
 
@@ -150,6 +154,21 @@ def _traces(
     variant: str | None,
     ktab_compat: bool = False,
 ) -> list[Trace]:
+    per_model = _user_params(names, params, rounds, variant, ktab_compat)
+    arrays = sc.arrays()
+    try:
+        return [run(arrays, n, seed=_seed(sc, seed), params=per_model[n]) for n in names]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _user_params(
+    names: Sequence[str],
+    params: Sequence[str],
+    rounds: int | None,
+    variant: str | None,
+    ktab_compat: bool,
+) -> dict[str, dict[str, Any]]:
     pairs = list(params)
     if ktab_compat:
         pairs.append("ktab_compat=true")
@@ -157,12 +176,51 @@ def _traces(
         pairs.append(f"rounds={rounds}")
     if variant is not None:
         pairs.append(f"variant={variant}")
-    per_model = _parse_params(pairs, names)
-    arrays = sc.arrays()
+    return _parse_params(pairs, names)
+
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Run store to record the run in: a SQLite file or a database URL"
+        " (default: $DETENTE_DB_URL, else detente's own SQLite file; `detente runs --help`).",
+    ),
+]
+NoRecordOpt = Annotated[
+    bool, typer.Option("--no-record", help="Do not record this run in the run store.")
+]
+
+
+def _run_store(db: str | None, no_record: bool) -> RunStore | None:
+    """The store the run will be recorded in, opened before the work so a bad --db fails fast."""
+    if no_record:
+        return None
+    from detente.store import open_store
+
+    return open_store(db)
+
+
+def _record(
+    store: RunStore | None,
+    kind: RunKind,
+    sc: Scenario,
+    models: Sequence[str],
+    params: dict[str, Any],
+    seed: int,
+    results: Any,
+) -> None:
+    """Record a finished run. Called before anything is printed: when recording fails, the
+    command prints no result, only the one-line error (exit code 2)."""
+    if store is None:
+        return
     try:
-        return [run(arrays, n, seed=_seed(sc, seed), params=per_model[n]) for n in names]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        rec = store.record(kind, sc, models, params, seed, results)
+    finally:
+        store.close()
+    console = _console(stderr=True)
+    if console.is_terminal:  # like the progress bars: kept out of pipes and captured output
+        console.print(f"[dim]recorded run {rec.id} in {store.url}[/]", highlight=False)
 
 
 def _seed(sc: Scenario, seed: int | None) -> int:
@@ -204,15 +262,21 @@ def run_command(
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     """Run models on a scenario and print each issue's forecast."""
     with _user_errors():
         names = _model_names(model)
         sc = _load(scenario, sheet, input_format, issue=issue)
+        store = _run_store(db, no_record)
         traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
-    if output_format is OutputFormat.json:
-        objs = [t.to_dict(scenario=sc.name, seed=_seed(sc, seed)) for t in traces]
+        used_seed = _seed(sc, seed)
+        objs = [t.to_dict(scenario=sc.name, seed=used_seed) for t in traces]
         payload: Any = objs[0] if len(objs) == 1 else objs
+        params = _user_params(names, param or [], rounds, variant, ktab_compat)
+        _record(store, "run", sc, names, {**params, "options": {}}, used_seed, payload)
+    if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     elif output_format is OutputFormat.csv:
         sys.stdout.write(_traces_csv(traces))
@@ -372,6 +436,8 @@ def monte_carlo_command(
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     """Draw the scenario's uncertain inputs, run a model on every draw, summarise per issue.
 
@@ -390,6 +456,7 @@ def monte_carlo_command(
         per_model = _parse_params(param or [], [name])
         used_seed = _seed(sc, seed)
         pool = _executor(executor, workers, scheduler)
+        store = _run_store(db, no_record)
         with _progress(f"mc {name}", draws) as progress:
             try:
                 result = monte_carlo(
@@ -405,8 +472,11 @@ def monte_carlo_command(
                 raise UsageError(str(exc)) from None
         if plot is not None:
             _write_plot(result, sc, plot)
+        payload = result.to_dict()
+        options = {"draws": draws}
+        _record(store, "mc", sc, [name], {**per_model, "options": options}, used_seed, payload)
     if output_format is OutputFormat.json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(payload, indent=1, allow_nan=False) + "\n")
     elif output_format is OutputFormat.csv:
         buf = _io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -631,7 +701,10 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on ``app`` when imported.
+from detente import cli_report as _cli_report  # noqa: E402, F401
+from detente import cli_runs as _cli_runs  # noqa: E402, F401
 from detente import cli_sensitivity as _cli_sensitivity  # noqa: E402, F401
+from detente import cli_serve as _cli_serve  # noqa: E402, F401
 from detente import cli_shocks as _cli_shocks  # noqa: E402, F401
 from detente import cli_sweep as _cli_sweep  # noqa: E402, F401
 

@@ -18,8 +18,10 @@ import typer
 from rich.table import Table
 
 from detente.cli import (
+    DbOpt,
     ExecutorOpt,
     InputFormatOpt,
+    NoRecordOpt,
     OutputFormat,
     ScenarioArg,
     SchedulerOpt,
@@ -31,6 +33,8 @@ from detente.cli import (
     _load,
     _parse_params,
     _progress,
+    _record,
+    _run_store,
     _seed,
     _user_errors,
     app,
@@ -114,6 +118,8 @@ def sensitivity_command(
         typer.Option("--sheet-issue", help="Issue id for a one-issue CSV/XLSX sheet."),
     ] = None,
     input_format: InputFormatOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     """Rank which uncertain inputs move each issue's forecast (global sensitivity, SALib).
 
@@ -145,6 +151,7 @@ def sensitivity_command(
         sp = _spread(spread or [])
         used_seed = _seed(sc, seed)
         pool = _executor(executor, workers, scheduler)
+        store = _run_store(db, no_record)
         with _progress(f"sensitivity {name}", 100) as bar:
             # The number of evaluations is known once SALib has sampled: show percent done.
             def progress(done: int, total: int) -> None:
@@ -168,9 +175,18 @@ def sensitivity_command(
         chosen = [report_issue] if report_issue else list(result.issues)
         if plot is not None:
             _write_tornado(result, sc, plot, chosen, top)
-    if output_format is OutputFormat.json:
         payload = result.to_dict()
         payload["issues"] = {k: payload["issues"][k] for k in chosen}
+        options = {
+            "method": method,
+            "samples": samples,
+            "spread": spread or [],
+            "issue": report_issue,
+        }
+        _record(
+            store, "sensitivity", sc, [name], {**per_model, "options": options}, used_seed, payload
+        )
+    if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(payload, indent=1, allow_nan=False) + "\n")
     elif output_format is OutputFormat.csv:
         buf = _io.StringIO()

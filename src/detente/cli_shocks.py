@@ -13,15 +13,17 @@ import io as _io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from detente import io
 from detente.cli import (
+    DbOpt,
     InputFormatOpt,
     IssueOpt,
+    NoRecordOpt,
     OutputFormat,
     ScenarioArg,
     SheetOpt,
@@ -30,6 +32,8 @@ from detente.cli import (
     _load,
     _model_names,
     _progress,
+    _record,
+    _run_store,
     _seed,
     _user_errors,
     app,
@@ -75,6 +79,8 @@ def shock(
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
     shocks_file: ShocksFileOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     """Apply named shocks of the scenario together and compare with the baseline."""
     with _user_errors():
@@ -83,8 +89,11 @@ def shock(
         shocks = _split(apply or [])
         if not shocks:
             raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
+        store = _run_store(db, no_record)
         result = _compare(sc, shocks, names, seed, combined=True)
-    _output(sc, result, output_format)
+        payload = result.to_dict()
+        _record(store, "shock", sc, names, _params(names, shocks), result.seed, payload)
+    _output(sc, result, output_format, payload)
 
 
 @app.command("compare")
@@ -103,6 +112,8 @@ def compare_command(
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
     shocks_file: ShocksFileOpt = None,
+    db: DbOpt = None,
+    no_record: NoRecordOpt = False,
 ) -> None:
     """Run the baseline and each shock side by side: forecasts, differences, who explains them."""
     with _user_errors():
@@ -111,12 +122,20 @@ def compare_command(
         chosen = _split(shocks or []) or list(sc.shocks)
         if not chosen:
             raise UsageError(f"scenario {sc.name!r} defines no shocks")
+        store = _run_store(db, no_record)
         result = _compare(sc, chosen, names, seed, combined=False)
-    _output(sc, result, output_format)
+        payload = result.to_dict()
+        _record(store, "compare", sc, names, _params(names, chosen), result.seed, payload)
+    _output(sc, result, output_format, payload)
 
 
 def _with_shocks(sc: Scenario, shocks_file: Path | None) -> Scenario:
     return sc if shocks_file is None else io.with_shocks(sc, shocks_file)
+
+
+def _params(names: list[str], shocks: list[str]) -> dict[str, Any]:
+    # The shocks' definitions are part of the recorded scenario (with --shocks-file's added).
+    return {**{n: {} for n in names}, "options": {"shocks": shocks}}
 
 
 def _split(values: list[str]) -> list[str]:
@@ -139,9 +158,9 @@ def _compare(
             raise UsageError(str(exc)) from None
 
 
-def _output(sc: Scenario, result: Comparison, fmt: OutputFormat) -> None:
+def _output(sc: Scenario, result: Comparison, fmt: OutputFormat, payload: Any) -> None:
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(payload, indent=1, allow_nan=False) + "\n")
     elif fmt is OutputFormat.csv:
         sys.stdout.write(_csv(result))
     else:

@@ -1,0 +1,47 @@
+"""The run store: every recorded ``detente run|mc|compare|shock|sensitivity``, in a database.
+
+SQLite by default (a file in the user's data folder, see :func:`default_url`), PostgreSQL when
+given a ``postgresql+psycopg://`` URL. Example::
+
+    >>> from detente import io
+    >>> from detente.store import open_store
+    >>> store = open_store("sqlite://")  # an in-memory store
+    >>> rec = store.record("run", io.load_default(), ["median"], {}, 0, {"forecast": {}})
+    >>> store.get(rec.id).models
+    ['median']
+    >>> store.close()
+
+The errors and records load without SQLAlchemy; :func:`open_store` and :class:`RunStore` import
+it when first used, so commands that never touch the store start as fast as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from detente.store.errors import RunNotFoundError, StoreError
+from detente.store.record import RunKind, RunRecord, RunSummary
+
+if TYPE_CHECKING:
+    from detente.store.db import RunStore, default_url, open_store
+
+__all__ = [
+    "RunKind",
+    "RunNotFoundError",
+    "RunRecord",
+    "RunStore",
+    "RunSummary",
+    "StoreError",
+    "default_url",
+    "open_store",
+]
+
+_LAZY = {"RunStore", "default_url", "open_store"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from detente.store import db
+
+        return getattr(db, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
