@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from detente import io
@@ -459,9 +459,13 @@ def test_permuting_actors_permutes_the_run(seed: int, n: int, d: int) -> None:
         parameters=arrays.parameters,
     )
     a, b = run(arrays, "smp"), run(permuted, "smp")
+    # A chain of final positions each within the grouping tolerance of the next (e.g. 0.05 %
+    # apart) is grouped differently in another actor order: KTAB's order-dependent rule.
+    span = arrays.scale_max - arrays.scale_min
+    gap = (np.abs(a.final[:, None, :] - a.final[None, :, :]) / span).max(axis=-1)
+    assume(not ((gap > 1e-9) & (gap < 2e-3)).any())
     assert a.details["turns"] == b.details["turns"]
     np.testing.assert_allclose(b.positions, a.positions[:, perm], rtol=0, atol=1e-9)
-    span = arrays.scale_max - arrays.scale_min
     np.testing.assert_allclose(b.forecast, a.forecast, rtol=0, atol=2e-3 * span.max())
 
 
