@@ -81,11 +81,11 @@ def list_command(
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("recorded (UTC)", no_wrap=True)
     table.add_column("kind", no_wrap=True)
-    table.add_column("scenario", overflow="fold")
-    table.add_column("models", overflow="fold")
-    table.add_column("seed", justify="right")
+    table.add_column("scenario", overflow="fold", min_width=14)
+    table.add_column("models", overflow="fold", min_width=10)
+    table.add_column("seed", justify="right", no_wrap=True)
     table.add_column("version", no_wrap=True)
-    table.add_column("scenario hash", no_wrap=True)
+    table.add_column("hash", no_wrap=True, max_width=12, overflow="ellipsis")
     for r in runs:
         table.add_row(
             str(r.id),
