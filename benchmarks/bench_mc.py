@@ -2,14 +2,21 @@
 
 Cases: 10,000 SMP draws of KTAB's stochastic ``smpExample_as-of-2017-05.xml``; 10,000 EU draws of
 the default scenario ``ukraine-talks`` (its uncertainties); one SMP run of the 160-actor
-``dummyData-a160.csv``. Prints wall time (one timed call after a warm-up on fewer draws), draws
-per second and the peak memory traced during a separate call.
+``dummyData-a160.csv``. Prints wall time (the median of ``--repeat`` timed calls after a warm-up
+on fewer draws, with the fastest and slowest), draws per second and the peak memory traced
+during a separate call (NumPy buffers; Numba's scratch is not traced, it is small). The other
+work on the machine shows in the spread: compare ``uptime``'s load.
+
+The SMP draws run the compiled turns of :mod:`detente.models.smp_numba` where Numba is
+installed (``DETENTE_NO_NUMBA=1``: NumPy only), on ``NUMBA_NUM_THREADS`` threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +26,7 @@ from timing import peak_bytes
 
 from detente import io
 from detente.models import run
+from detente.models.smp_kernel import compiled
 from detente.sim.montecarlo import monte_carlo
 
 KTAB = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "ktab" / "inputs"
@@ -30,12 +38,24 @@ def _wall(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
+def _threads() -> str:
+    try:
+        import numba
+    except ImportError:
+        return "no Numba"
+    return f"Numba {numba.__version__}, {numba.get_num_threads()} threads"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1, help="timed calls per case")
     args = parser.parse_args()
     n = args.draws
     print(f"# {platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}")
+    smp_kernel = "compiled" if compiled() is not None else "NumPy"
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# {_threads()}; SMP turns: {smp_kernel}; load average {load}")
     xml = io.read(KTAB / "smpExample_as-of-2017-05.xml")
     talks = io.load_default()
     cases: list[tuple[str, Callable[[], object], int]] = [
@@ -45,9 +65,13 @@ def main() -> None:
     monte_carlo(xml, "smp", 50, 7)  # warm-up (imports, Numba compilation)
     monte_carlo(talks, "eu", 50, 7)
     for name, fn, draws in cases:
-        seconds = _wall(fn)
+        times = [_wall(fn) for _ in range(max(1, args.repeat))]
+        seconds = statistics.median(times)
         peak = peak_bytes(fn) / 2**20
-        print(f"{seconds:9.2f} s  {draws / seconds:10,.0f} draws/s  {peak:8.1f} MiB  {name}")
+        spread = f" ({min(times):.2f}–{max(times):.2f} s)" if len(times) > 1 else ""
+        print(
+            f"{seconds:9.2f} s  {draws / seconds:10,.0f} draws/s  {peak:8.1f} MiB  {name}{spread}"
+        )
     a160 = io.read(KTAB / "dummyData-a160.csv")
     seconds = _wall(lambda: run(a160, "smp"))
     peak = peak_bytes(lambda: run(a160, "smp")) / 2**20

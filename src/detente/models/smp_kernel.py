@@ -9,6 +9,11 @@ positions) they are produced in chunks of initiators (or options) of at most
 ``Config.chunk_elements`` elements and reduced at once, so peak memory stays ``O(n²)`` per
 replicate plus one chunk.
 
+Runs without per-turn records (:func:`simulate` with ``record=False``: Monte Carlo, batches)
+compute each turn's challenges, bargains and elections, and each state's utilities, in the
+compiled :mod:`detente.models.smp_numba` where Numba is installed: replicate by replicate,
+with exactly this module's numbers (this module stays the reference, and the fallback).
+
 Which KTAB source holds each step (``examples/smp/libsrc`` unless said otherwise):
 
 * distances and utilities: ``smp.cpp`` (``SMPModel::bvDiff``, ``SMPModel::bsUtil``);
@@ -34,8 +39,11 @@ that intermediate values agree to ~1e-15 and near-ties break the same way.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -86,6 +94,40 @@ MARKOV_MAX_ITER = 100_000
 """KTAB iterates the Markov PCEs until converged, without a bound; we stop (and raise) here."""
 FLAT_RISK_TOL = 1e-12
 """Below this spread of probabilities every position counts as equally likely (A.4)."""
+
+MAX_BATCH_ELEMENTS = 1 << 22
+"""Largest ``replicates × actors²`` to hand :func:`simulate` at once: a batch's state holds
+about a dozen such float arrays (32 MiB each at this size), so larger batches are split."""
+
+NO_NUMBA_ENV = "DETENTE_NO_NUMBA"
+"""Set this environment variable (to anything but ``0`` or empty) to run NumPy only, even where
+the compiled pieces of :mod:`detente.models.smp_numba` are available (same numbers)."""
+
+_COMPILED: list[ModuleType | None] = []
+
+
+def compiled() -> ModuleType | None:
+    """:mod:`detente.models.smp_numba`, or None without Numba or with :data:`NO_NUMBA_ENV` set.
+
+    Its functions give the NumPy code's numbers bit for bit; it is imported on first use.
+    """
+    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+        return None
+    if not _COMPILED:
+        try:
+            from detente.models import smp_numba
+        except ImportError:
+            _COMPILED.append(None)
+        except Exception as exc:  # a broken Numba installation: keep working, say why
+            warnings.warn(
+                f"the compiled SMP pieces are unavailable ({exc!r}); using NumPy",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            _COMPILED.append(None)
+        else:
+            _COMPILED.append(smp_numba)
+    return _COMPILED[0]
 
 
 @dataclass(frozen=True)
@@ -378,6 +420,17 @@ def condorcet_probabilities(pce: int, victory: int, c: F, p_vict: F, valid: B | 
         return out
     if valid is None:
         valid = np.ones(c.shape[:-1], dtype=bool)
+    fast = compiled() if pce in (PCE_MARKOV_INCENTIVE, PCE_MARKOV_UNIFORM) else None
+    # the compiled iteration (same numbers, each election on its own) takes valid options
+    # first, as every caller pads
+    if fast is not None and np.array_equal(valid, np.arange(n) < valid.sum(-1, keepdims=True)):
+        tol = MARKOV_INCENTIVE_TOL if pce == PCE_MARKOV_INCENTIVE else MARKOV_UNIFORM_TOL
+        got: F | None = fast.markov_pce(
+            pce == PCE_MARKOV_INCENTIVE, c, p_vict, valid, tol, MARKOV_MAX_ITER
+        )
+        if got is None:
+            raise ConvergenceError(_NO_CONVERGENCE)
+        return got
     both = valid[..., :, None] & valid[..., None, :]
     count = valid.sum(axis=-1, keepdims=True).astype(np.float64)
     p = np.where(valid, 1.0 / count, 0.0)
@@ -410,10 +463,13 @@ def condorcet_probabilities(pce: int, victory: int, c: F, p_vict: F, valid: B | 
         done |= ~(change > tol)
         if done.all():
             return p
-    raise ConvergenceError(
-        f"the Markov election (PCEModel) did not converge in {MARKOV_MAX_ITER} iterations;"
-        " KTAB loops forever on such input; try --param PCEModel=Conditional"
-    )
+    raise ConvergenceError(_NO_CONVERGENCE)
+
+
+_NO_CONVERGENCE = (
+    f"the Markov election (PCEModel) did not converge in {MARKOV_MAX_ITER} iterations;"
+    " KTAB loops forever on such input; try --param PCEModel=Conditional"
+)
 
 
 class ConvergenceError(ValueError):
@@ -585,6 +641,64 @@ def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
     idx = np.arange(n)
     uown = om * (1.0 + rr[:, idx, idx][:, :, None] * dm)
     return State(x=x, y=y, d=d, om=om, dm=dm, risk=risk, flat=flat, rr=rr, uown=uown)
+
+
+def _c(a: NDArray[np.generic]) -> F:
+    out: F = np.ascontiguousarray(a, dtype=np.float64)
+    return out
+
+
+def _setup_compiled(fast: ModuleType, inputs: Inputs, cfg: Config, x: F, y: F) -> State:
+    """:func:`setup` by the compiled kernel (the same numbers)."""
+    inputs = per_replicate(inputs, x.shape[0])
+    sal = _c(inputs.salience)
+    x, y = _c(x), _c(y)
+    got = fast.setup_state(
+        fast.codes(cfg), _c(inputs.capability), sal, seq_sum(sal * sal), x, y, MARKOV_MAX_ITER
+    )
+    if got is None:
+        raise ConvergenceError(_NO_CONVERGENCE)
+    d, om, dm, risk, flat, rr, uown = got
+    return State(x=x, y=y, d=d, om=om, dm=dm, risk=risk, flat=flat, rr=rr, uown=uown)
+
+
+def _win_compiled(fast: ModuleType, state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, I, F]:
+    """:func:`win_probabilities`, compiled."""
+    inputs = per_replicate(inputs, state.x.shape[0])
+    got = fast.win_probabilities(
+        fast.codes(cfg), _c(inputs.capability), state.x, state.uown, MARKOV_MAX_ITER
+    )
+    if got is None:
+        raise ConvergenceError(_NO_CONVERGENCE)
+    p_actor, rep, group, p_out = got
+    return p_actor, rep, group.astype(np.intp), p_out
+
+
+def _turn_compiled(
+    fast: ModuleType, state: State, inputs: Inputs, cfg: Config, draws: F | None
+) -> F:
+    """The new positions of :func:`challenges` and :func:`choose_bargains`, compiled."""
+    inputs = per_replicate(inputs, state.x.shape[0])
+    sal = _c(inputs.salience)
+    x_new: F | None = fast.turn(
+        fast.codes(cfg),
+        _c(inputs.capability),
+        sal,
+        seq_sum(sal * sal),
+        np.sum(sal, axis=-1),
+        state.x,
+        state.y,
+        state.om,
+        state.dm,
+        state.rr,
+        state.uown,
+        state.risk,
+        draws,
+        MARKOV_MAX_ITER,
+    )
+    if x_new is None:
+        raise ConvergenceError(_NO_CONVERGENCE)
+    return x_new
 
 
 def subset(state: State, rows: I) -> State:
@@ -1218,6 +1332,7 @@ def simulate(
     *,
     record: bool = True,
     positions: bool = False,
+    draw_ahead: int = 1,
 ) -> History:
     """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
 
@@ -1229,6 +1344,14 @@ def simulate(
 
     ``record=False`` keeps the final values only; ``positions=True`` then still keeps every
     state's positions (for fan charts), without the per-turn records and elections.
+
+    ``draw_ahead=k`` draws the uniforms of ``k`` turns at once per replicate (the same numbers:
+    a generator's stream does not depend on how it is cut), which leaves the generators up to
+    ``k - 1`` turns further on than a run one turn at a time would: for callers that discard
+    them.
+
+    Without ``record``, the turns run in :mod:`detente.models.smp_numba` where Numba is
+    available (see :func:`compiled`), with the same numbers.
 
     Examples
     --------
@@ -1244,7 +1367,15 @@ def simulate(
     inputs = per_replicate(inputs, r_n)
     n = inputs.position.shape[1]
     x0 = inputs.position.copy()
-    state = setup(inputs, cfg, x0, x0.copy())
+    # without records the turns run compiled where Numba is available (the same numbers)
+    fast = None if record else compiled()
+
+    def new_state(inp: Inputs, x: F, y: F) -> State:
+        if fast is None:
+            return setup(inp, cfg, x, y)
+        return _setup_compiled(fast, inp, cfg, x, y)
+
+    state = new_state(inputs, x0, x0.copy())
     hist = History(turns=np.zeros(r_n, dtype=np.intp))
     x_full, y_full = x0.copy(), x0.copy()
     risk_full, flat_full = state.risk.copy(), state.flat.copy()
@@ -1257,6 +1388,8 @@ def simulate(
     elif positions:
         hist.positions.append(x_full.copy())
     active = np.arange(r_n)
+    ahead = max(1, int(draw_ahead))
+    pending = np.empty((r_n if cfg.stochastic and ahead > 1 else 0, ahead, n))
     first_step = np.zeros(r_n)
     win_full = np.full((r_n, n), np.nan)
     outcome_full = np.zeros((r_n, n))
@@ -1266,17 +1399,26 @@ def simulate(
     while active.size:
         turn += 1
         draws = None
-        if cfg.stochastic:
+        if cfg.stochastic and ahead == 1:
             draws = np.stack([generators[int(r)].random(n) for r in active])
-        ch = challenges(state, live, cfg)
-        brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws)
+        elif cfg.stochastic:
+            k = (turn - 1) % ahead
+            if k == 0:
+                # each replicate's own stream: a loop over the generators every `ahead` turns
+                pending[active] = np.stack([generators[int(r)].random((ahead, n)) for r in active])
+            draws = pending[active, k]
+        if fast is None:
+            ch = challenges(state, live, cfg)
+            brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws)
+        else:
+            x_new = _turn_compiled(fast, state, live, cfg, draws)
         y_new = new_ideals(inputs.accommodation, x_new, state.y)
         step = np.sqrt(((x_new - state.x) ** 2).sum(axis=-1)).sum(axis=-1)
         if turn == 1:
             first_step[active] = step
         ratio = step / (first_step[active] + STOP_MIN_DELTA)
         stop = (turn >= cfg.max_turns) | ((turn >= STOP_MIN_TURNS) & (ratio < STOP_RATIO))
-        state = setup(live, cfg, x_new, y_new)
+        state = new_state(live, x_new, y_new)
         x_full[active], y_full[active] = x_new, y_new
         risk_full[active], flat_full[active] = state.risk, state.flat
         hist.turns[active] = turn
@@ -1292,7 +1434,11 @@ def simulate(
         if stop.any():
             done = np.flatnonzero(stop)
             sub = subset(state, done)
-            w_act, _, grp, p_out = win_probabilities(sub, subset_inputs(live, done), cfg)
+            sub_in = subset_inputs(live, done)
+            if fast is None:
+                w_act, _, grp, p_out = win_probabilities(sub, sub_in, cfg)
+            else:
+                w_act, _, grp, p_out = _win_compiled(fast, sub, sub_in, cfg)
             rows = active[done]
             win_full[rows], outcome_full[rows], group_full[rows] = w_act, p_out, grp
             keep = np.flatnonzero(~stop)

@@ -4,7 +4,7 @@
 runs the model's batch kernel on chunks of :data:`CHUNK` replicates: the baselines' kernels
 and the ``eu`` kernel take a leading replicate axis, and so do the ``smp`` kernel's inputs: a
 chunk of :data:`SMP_CHUNK` SMP replicates, each with its own drawn inputs, is one batch call
-(see :func:`_run_smp`).
+(split further only for very many actors; see :func:`_run_smp`).
 
 Random streams: ``SeedSequence(seed).spawn(2)`` gives one stream for the inputs and one from
 which every replicate gets its own model stream (``spawn(R)``, used by stochastic SMP), so the
@@ -42,11 +42,13 @@ CHUNK = 500
 enough to amortise NumPy's per-call overhead, small enough to bound memory (an ``eu`` chunk of
 ukraine-talks holds 500 × 6 games × 11 rounds × 8 actors positions)."""
 
-SMP_CHUNK = 200
+SMP_CHUNK = 1000
 """Chunk of SMP replicates, one batch kernel call each (see :func:`_run_smp`): fixed, and the
-results do not depend on it. The kernel's working set grows as replicates × actors², and a
-batch runs until its slowest replicate stops; on ukraine-talks 1,000 draws take 4.8 s in
-chunks of 25, 3.2 s of 100, 2.1 s of 200 and 2.0 s of 500."""
+results do not depend on it. Each turn of a batch costs some fixed Python work, and the
+compiled turns share a batch among threads only from 256 replicates on; the working set grows
+as replicates × actors² (:func:`_run_smp` splits chunks of many actors). With the compiled
+kernel, 10,000 draws of KTAB's smpExample take about 2.5 s in chunks of 200 and 1.8 s of
+1,000 on two idle cores; 1,000 draws of ukraine-talks 1.1 s in chunks of 25, 0.7 s of 200."""
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles of the fan chart (per round) and of the summary (5 %, median, 95 %)."""
@@ -273,17 +275,39 @@ def _run_eu(
 def _run_smp(
     b: Batch, params: Mapping[str, Any], seqs: Sequence[np.random.SeedSequence]
 ) -> tuple[F, F]:
-    """SMP on a chunk: one batch call of ``smp_kernel.simulate`` with per-replicate inputs;
+    """SMP on a chunk: batch calls of ``smp_kernel.simulate`` with per-replicate inputs;
     replicate ``r`` draws from ``seqs[r]`` and gives what a single run of its draw gives."""
     prep = smp_model.prepare_batch(b.base, b.capability, b.position, b.salience, params)
-    gens = [np.random.default_rng(q) for q in seqs]
-    hist = K.simulate(prep.inputs, prep.config, gens, record=False, positions=True)
-    assert hist.final_outcome is not None
-    forecast = K.outcome_mean(hist.positions[-1], hist.final_outcome) * prep.span + prep.low
-    xs = np.stack(hist.positions, axis=1) * prep.span + prep.low  # [r, T+1, n, m]
-    c = b.capability[:, None, :]
-    s = b.salience[:, None, :, :]
-    return forecast, _median_mid(c, xs, s)
+    r_n, n = b.capability.shape
+    # memory: at most K.MAX_BATCH_ELEMENTS elements in each [r, n, n] array of a call
+    step = max(1, K.MAX_BATCH_ELEMENTS // (n * n))
+    forecasts: list[F] = []
+    centres: list[F] = []
+    for lo in range(0, r_n, step):
+        hi = min(r_n, lo + step)
+        inp = prep.inputs
+        sub = K.Inputs(
+            inp.capability[lo:hi], inp.salience[lo:hi], inp.position[lo:hi], inp.accommodation
+        )
+        gens = [np.random.default_rng(q) for q in seqs[lo:hi]]
+        # the generators are discarded here: drawing 8 turns ahead changes no number
+        hist = K.simulate(sub, prep.config, gens, record=False, positions=True, draw_ahead=8)
+        assert hist.final_outcome is not None
+        x_end = hist.positions[-1]
+        forecasts.append(K.outcome_mean(x_end, hist.final_outcome) * prep.span + prep.low)
+        # a replicate's state stays put after its last turn: medians of the distinct states
+        # only (each row's median is computed alone), then repeated
+        rounds = len(hist.positions)
+        last = hist.turns
+        rr, tt = np.nonzero(np.arange(rounds)[None, :] <= last[:, None])
+        xs = np.stack(hist.positions, axis=1)[rr, tt] * prep.span + prep.low  # [k, n, m]
+        cap, sal = b.capability[lo:hi], b.salience[lo:hi]
+        med = np.empty((hi - lo, rounds, b.position.shape[-1]))
+        med[rr, tt] = _median_mid(cap[rr], xs, sal[rr])
+        upto = np.minimum(np.arange(rounds)[None, :], last[:, None])
+        centres.append(med[np.arange(hi - lo)[:, None], upto])
+    width = max(c.shape[1] for c in centres)
+    return np.concatenate(forecasts), np.concatenate([_pad(c, width) for c in centres])
 
 
 def _pad(a: F, rounds: int) -> F:
