@@ -13,7 +13,7 @@ import io as _io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -89,10 +89,7 @@ def shock(
         shocks = _split(apply or [])
         if not shocks:
             raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
-        store = _run_store(db, no_record)
-        result = _compare(sc, shocks, names, seed, combined=True)
-        payload = result.to_dict()
-        _record(store, "shock", sc, names, _params(names, shocks), result.seed, payload)
+        result, payload = _recorded("shock", sc, shocks, names, seed, db, no_record)
     _output(sc, result, output_format, payload)
 
 
@@ -122,11 +119,25 @@ def compare_command(
         chosen = _split(shocks or []) or list(sc.shocks)
         if not chosen:
             raise UsageError(f"scenario {sc.name!r} defines no shocks")
-        store = _run_store(db, no_record)
-        result = _compare(sc, chosen, names, seed, combined=False)
-        payload = result.to_dict()
-        _record(store, "compare", sc, names, _params(names, chosen), result.seed, payload)
+        result, payload = _recorded("compare", sc, chosen, names, seed, db, no_record)
     _output(sc, result, output_format, payload)
+
+
+def _recorded(
+    kind: Literal["shock", "compare"],
+    sc: Scenario,
+    shocks: list[str],
+    names: list[str],
+    seed: int | None,
+    db: str | None,
+    no_record: bool,
+) -> tuple[Comparison, dict[str, Any]]:
+    """Compare (all shocks together for ``shock``), record the run, return it and its JSON."""
+    store = _run_store(db, no_record)
+    result = _compare(sc, shocks, names, seed, combined=kind == "shock")
+    payload = result.to_dict()
+    _record(store, kind, sc, names, _params(names, shocks), result.seed, payload)
+    return result, payload
 
 
 def _with_shocks(sc: Scenario, shocks_file: Path | None) -> Scenario:
