@@ -67,12 +67,20 @@ def list_command(
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", help="Show the newest N runs only.", min=0)
     ] = None,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief", help="json: leave out each record's scenario, parameters, results."
+        ),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
-    """List the recorded runs, newest first (json: their records without scenario and results)."""
+    """List the recorded runs, newest first (json: a list of their whole records)."""
     with _user_errors(), _open(db) as store:
         runs = store.list(limit)
         url = store.url
+        if output_format is ListFormat.json and not brief:
+            runs = [store.get(r.id) for r in runs]
     if output_format is ListFormat.json:
         rows = [r.model_dump(mode="json") for r in runs]
         sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from detente import io
 from detente.cli import app
 from detente.store import RunRecord, StoreError, open_store
 from detente.store import db as store_db
@@ -89,9 +90,9 @@ def test_the_default_store_is_detente_db_url(
     assert invoke("run", "-m", "mean")[0] == 0
     code, out, _ = invoke("runs", "list", "--format", "json")
     assert code == 0
-    [summary] = json.loads(out)
-    assert summary["models"] == ["mean"]
-    assert "results" not in summary
+    [record] = json.loads(out)
+    assert record["models"] == ["mean"]
+    assert set(record["results"]["forecast"]) == {i.id for i in io.load_default().issues}
 
 
 def test_a_store_that_cannot_be_opened_fails_before_the_work(db: str) -> None:
@@ -130,6 +131,10 @@ def test_list_shows_the_runs_newest_first(db: str) -> None:
     rows = json.loads(out)
     assert [r["id"] for r in rows] == ids
     assert [r["kind"] for r in rows] == ["compare", "mc", "run"]
+    with open_store(db) as s:
+        assert rows == [s.get(i).model_dump(mode="json") for i in ids]
+    code, out, _ = invoke("runs", "list", "--format", "json", "--brief", "--db", db)
+    rows = json.loads(out)
     assert set(rows[0]) == {
         "id",
         "kind",
