@@ -79,8 +79,9 @@ def _jit(parallel: bool = False) -> Callable[[Fn], Fn]:
 
 
 @_jit()
-def _block_sum(a: F, start: int, n: int) -> float:
-    """``a[start:start + n].sum()`` for ``n <= 128`` in NumPy's pairwise order."""
+def block_sum(a: F, start: int, n: int) -> float:
+    """``a[start:start + n].sum()`` for ``n <= 128`` in NumPy's pairwise order (also used by
+    :mod:`detente.models.smp_numba`)."""
     if n < 8:
         res = 0.0
         for i in range(n):
@@ -112,10 +113,10 @@ def _pairwise_sum(a: F, start: int, n: int) -> float:
     """``a[start:start + n].sum()``: NumPy's order up to 128 values, then blocks of 128 (NumPy
     halves recursively; Numba's on-disk cache cannot hold recursive functions)."""
     if n <= 128:
-        return _block_sum(a, start, n)
+        return block_sum(a, start, n)
     res = 0.0
     for b in range(start, start + n, 128):
-        res += _block_sum(a, b, min(128, start + n - b))
+        res += block_sum(a, b, min(128, start + n - b))
     return res
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import smp_kernel as K
+from detente.models.eu_numba import block_sum
 
 F = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -114,42 +115,13 @@ def _jit(inline: bool = False) -> Callable[[Fn], Fn]:
 
 
 @_jit()
-def _block_sum(a: F, start: int, n: int) -> float:
-    """``a[start:start + n].sum()`` for ``n <= 128``, in NumPy's order."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[start + i]
-        return res
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    i = 8
-    stop = n - n % 8
-    while i < stop:
-        r0 += a[start + i]
-        r1 += a[start + i + 1]
-        r2 += a[start + i + 2]
-        r3 += a[start + i + 3]
-        r4 += a[start + i + 4]
-        r5 += a[start + i + 5]
-        r6 += a[start + i + 6]
-        r7 += a[start + i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[start + i]
-        i += 1
-    return float(res)
-
-
-@_jit()
 def _pairwise_sum(a: F, n: int, work: I64, vals: F) -> float:
     """``np.add.reduce(a[:n])`` in NumPy's order: from 0.0, and beyond 128 terms the sum of
     both halves (the first a multiple of 8 long). The recursion runs on explicit stacks
     (Numba's cache cannot hold recursive functions): ``work`` needs ``3 * 64`` slots and
     ``vals`` 64."""
     if n <= _BLOCK:
-        return 0.0 + _block_sum(a, 0, n)
+        return 0.0 + block_sum(a, 0, n)
     # work holds (start, length, visited) triples; vals the finished partial sums
     top, nv = 0, 0
     work[0], work[1], work[2] = 0, n, 0
@@ -157,7 +129,7 @@ def _pairwise_sum(a: F, n: int, work: I64, vals: F) -> float:
         s, m, seen = work[3 * top], work[3 * top + 1], work[3 * top + 2]
         top -= 1
         if m <= _BLOCK:
-            vals[nv] = _block_sum(a, s, m)
+            vals[nv] = block_sum(a, s, m)
             nv += 1
         elif seen == 0:
             h = m // 2
