@@ -707,11 +707,13 @@ def _actor_description(actor: Actor) -> str:
 def _escape(text: str, file: str) -> str:
     if "\n" in text or "\r" in text:
         raise InputError(file, f"KTAB CSV cannot hold line breaks in text; got {text!r}")
-    for escape in ("$$", "&quot;"):
-        # KTAB's escapes have no escape of their own: this text would read back changed.
-        if escape in text:
-            raise InputError(file, f"KTAB CSV cannot hold the text {escape!r}; got {text!r}")
-    return text.replace(",", "$$").replace('"', "&quot;")
+    escaped = text.replace(",", "$$").replace('"', "&quot;")
+    # KTAB's escapes have no escape of their own ("$," becomes "$$$", read back as ",$").
+    if _unescape(escaped) != text:
+        raise InputError(
+            file, f"KTAB CSV cannot hold this text (it would read back changed): {text!r}"
+        )
+    return escaped
 
 
 def _salience_header(dim: str) -> str:
