@@ -17,7 +17,9 @@ XML (schema ``smpSchema.xsd``): ``prngSeed`` becomes the scenario's seed, ``Mode
 and ``IdealAdjustment`` go to ``parameters["smp"]`` (parameter names to value names, and
 ``IdealAdjustment`` as ``[[adjusting, reference, adjust], ...]``). ``IdealAdjustment`` may be
 missing, as the schema allows (KTAB's reader itself requires it). Errors name the line and an
-XPath-like field, 1-based: ``Actor[3]/Position/dCoord[1]``.
+XPath-like field, 1-based: ``Actor[3]/Position/dCoord[1]``. Parameter values are read in the
+schema's spelling and in ``smpc``'s (``Prop``, ``None``; see ``SMPC_SPELLINGS``) and written in
+``smpc``'s, so that a written file runs in ``smpc`` (the schema itself would refuse those two).
 
 Writers refuse (``InputError``) what KTAB cannot run: a scale other than 0–100, a missing
 stance, fewer than 3 actors, saliences of an actor totalling more than 1 (100 in KTAB), and
@@ -65,6 +67,17 @@ MODEL_PARAMETERS: dict[str, tuple[str, ...]] = {
     "BargnModel": ("InitOnlyInterp", "InitRcvrInterp", "PWCompInterp"),
 }
 """The nine model parameters of the schema, in its order, with their allowed values."""
+
+SMPC_SPELLINGS: dict[str, dict[str, str]] = {
+    "VotingRule": {"Prop": "Proportional"},
+    "BigRAdjust": {"None": "No"},
+}
+"""Where ``smpc``'s reader differs from the schema: its spelling to the schema's.
+
+``smpc`` looks values up in KTAB's own name lists (``VotingRuleNames``, ``BigRAdjustNames`` in
+``kmodel.h``), which say ``Prop`` and ``None`` where the schema says ``Proportional`` and
+``No``; it refuses the schema's two spellings. Both are read; the writer writes ``smpc``'s.
+"""
 
 DEFAULT_PARAMETERS: dict[str, str] = {
     "VictoryProbModel": "Linear",
@@ -506,8 +519,10 @@ class _XmlReader:
             path = f"ModelParameters/{key}"
             child = self.one(elem, found, key, "ModelParameters")
             value = self.text(child, path)
+            value = SMPC_SPELLINGS.get(key, {}).get(value, value)
             if value not in allowed:
-                raise self.error(child, path, f"expected one of {', '.join(allowed)}", found=value)
+                names = [*allowed, *SMPC_SPELLINGS.get(key, {})]
+                raise self.error(child, path, f"expected one of {', '.join(names)}", found=value)
             out[key] = value
         return out
 
@@ -791,13 +806,15 @@ def write_ktab_xml(scenario: Scenario, file: str) -> bytes:
         params = ET.SubElement(root, "ModelParameters")
         for key, allowed in MODEL_PARAMETERS.items():
             value = smp.get(key, DEFAULT_PARAMETERS[key])
+            value = SMPC_SPELLINGS.get(key, {}).get(value, value)
             if value not in allowed:
                 raise InputError(
                     file,
                     f"parameters.smp.{key}: expected one of {', '.join(allowed)}",
                     found=str(value),
                 )
-            ET.SubElement(params, key).text = value
+            smpc_name = {v: k for k, v in SMPC_SPELLINGS.get(key, {}).items()}
+            ET.SubElement(params, key).text = smpc_name.get(value, value)
     dims = ET.SubElement(root, "Dimensions")
     for issue in scenario.issues:
         ET.SubElement(dims, "dName").text = issue.id

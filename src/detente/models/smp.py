@@ -185,6 +185,24 @@ IDEAL_ADJUSTMENT = PairList(
     " by these shares to the reference actors' new positions each turn (KTAB's iaPair);"
     " empty = ideals follow positions",
 )
+BARGAIN_RULES = Choice(
+    "bargain_rules",
+    str,
+    "ktab",
+    "InitRcvrInterp/PWCompInterp as smpc codes them (ktab: the target's estimate of the"
+    " initiator's gain taken as a probability, both sides weighted by the initiator's"
+    " capability) or corrected (the target's win probability, each side's own capability)",
+    choices=("ktab", "corrected"),
+)
+BARGAIN_ORDER = Choice(
+    "bargain_order",
+    str,
+    "actor",
+    "order of each actor's options, which decides ties and ASymProsp votes: actor (smpc's"
+    " threads one after another, its usual order) or threads (a random model of smpc's thread"
+    " timing, drawn from the seed)",
+    choices=("actor", "threads"),
+)
 MAX_TURNS = Parameter("max_turns", int, 100, "stop after this many turns at the latest (KTAB 100)")
 KTAB_COMPAT = Parameter(
     "ktab_compat",
@@ -212,6 +230,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     THIRD_PARTY_COMMIT,
     INTER_VEC_BRGN,
     BARGN_MODEL,
+    BARGAIN_RULES,
+    BARGAIN_ORDER,
     IDEAL_ADJUSTMENT,
     MAX_TURNS,
     KTAB_COMPAT,
@@ -244,6 +264,8 @@ def config(params: Mapping[str, Any]) -> K.Config:
         bargain=K.BARGAIN.index(p["BargnModel"]),
         max_turns=int(p["max_turns"]),
         ktab_compat=bool(p["ktab_compat"]),
+        ktab_bargains=p["bargain_rules"] == "ktab",
+        thread_order=p["bargain_order"] == "threads",
     )
 
 
@@ -400,6 +422,18 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
         accommodation=acc,
     )
     notes = [note] if note else []
+    if cfg.big_r_adjust == K.RA_FULL:
+        notes.append(
+            "BigRAdjust=Full: every actor knows the others' risk attitudes exactly; smpc refuses"
+            " this value (its check that estimated utilities differ from the true ones always"
+            " fails), detente runs it"
+        )
+    if cfg.voting == K.VR_ASYM and not cfg.thread_order:
+        notes.append(
+            "VotingRule=ASymProsp: smpc's result depends on the order of each actor's options,"
+            " which its threads decide; detente uses the order of threads run one after another"
+            " (bargain_order=threads draws other orders)"
+        )
     if not (np.all(low == 0.0) and np.all(span == 100.0)):
         notes.append(
             "positions were mapped from each issue's scale to KTAB's 0–1 scale and back;"
@@ -686,11 +720,11 @@ def _bargain_list(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     brg = rec.bargains
     opts, prob, chosen = brg.options[0], brg.prob[0], brg.chosen[0]
-    # where each slot sits in its two parties' option lists
+    # where each slot (and each status quo, -1) sits in its two parties' option lists
     where: dict[tuple[int, int], int] = {}
     for k in range(n):
         for o, s in enumerate(opts[k]):
-            if s >= 0:
+            if s >= -1:
                 where[int(s), k] = o
     listing: list[dict[str, Any]] = []
     index_of_slot: dict[int, int] = {}
@@ -703,8 +737,8 @@ def _bargain_list(
                 "status_quo": True,
                 "value": 0.0,
                 "position": _issue_map(scale(x[k]), issues),
-                "init_prob": float(prob[k, 0]),
-                "init_selected": bool(chosen[k] == 0),
+                "init_prob": float(prob[k, where[-1, k]]),
+                "init_selected": bool(chosen[k] == where[-1, k]),
                 "recd_prob": None,
                 "recd_selected": None,
             }

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -145,6 +145,11 @@ class Config:
     bargain: int = BM_INIT_ONLY
     max_turns: int = 100
     ktab_compat: bool = False
+    ktab_bargains: bool = True
+    """InitRcvrInterp/PWCompInterp as ``smpc`` codes them; False: detente's corrected reading."""
+    thread_order: bool = False
+    """Order each actor's options by a random model of ``smpc``'s threads (:func:`thread_keys`)
+    instead of actor order."""
     chunk_elements: int = 1 << 17
     """Largest temporary array (elements) of the n³ parts of a turn; 1 MB blocks stay in cache."""
 
@@ -827,17 +832,22 @@ def third_party_votes(
 
 
 def _semi_commit_votes(
-    vr: int, w: F, a: F, b: F, om_t: F, omdm_t: F, rr: F, umi: F, umm: F, b1: F, b2: F, b3: F
+    vr: int, w: F, a: F, b: F, om_t: F, dm_t: F, rr: F, umi: F, umm: F, b1: F, b2: F, b3: F
 ) -> None:
     """Third-party votes of a chunk of challenges under SemiCommit, into ``b1``.
 
-    The same numbers as :func:`third_party_votes` (to round-off), in about seventeen in-place
+    The same numbers as :func:`third_party_votes` (to round-off), in about eighteen in-place
     ``n³`` operations: with ``pjn = 1 - pin`` the utility difference KTAB votes on,
     ``(pin u1 + pjn u2) - (pin u3 + pjn u4)``, is ``(u_mj - u_mm) + pin ((2 u_mm - u_mi) -
-    u_mj)``, and ``cni + cnj = a + b + |v0|``.
+    u_mj)``, and ``cni + cnj = a + b + |v0|``. Under the ``RAMP_RULES`` the round-off matters
+    (KTAB's ramp multiplies a difference below 1e-8 by 1e8), so they take KTAB's own form.
     """
-    np.multiply(rr, omdm_t, out=b1)
-    b1 += om_t  # b1 = u_mj = u^i_{m,j} = (1 - d) + r (1 - d) d
+    # b1 = u_mj = u^i_{m,j} = (1 - d)(1 + r d) in KTAB's form (bsUtil), like u_mi: where m is
+    # as far from j as from i the two are then equal bit for bit, as KTAB's are, which the
+    # 1e-8 ramp of the Binary and PropBin votes would otherwise turn into a vote
+    np.multiply(rr, dm_t, out=b1)
+    b1 += 1.0
+    b1 *= om_t
     np.subtract(umi, b1, out=b2)
     _vote_inplace(vr, w, b2)  # b2 = v0, m's own preference between i and j
     np.fmax(b2, 0.0, out=b3)
@@ -845,11 +855,19 @@ def _semi_commit_votes(
     np.abs(b2, out=b2)
     b2 += a + b  # cni + cnj
     np.divide(b3, b2, out=b3)  # pin
+    if vr in RAMP_RULES:
+        # KTAB's own form: these rules' 1e-8 ramp turns round-off into votes
+        b1[...] = third_party_votes(vr, TPC_SEMI, a, b, w, umi, b1, umm)[0]
+        return
     np.subtract((umm + umm) - umi, b1, out=b2)
     b2 *= b3
     b1 -= umm
     b1 += b2
     _vote_inplace(vr, w, b1)
+
+
+RAMP_RULES = (VR_BINARY, VR_PROPBIN)
+"""Voting rules with KTAB's linear ramp of width 1e-8 around a zero difference."""
 
 
 def _vote_inplace(rule: int, w: F, arr: F) -> None:
@@ -905,7 +923,6 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
     rows = np.arange(r_n)[:, None]
     om, dm, rr = state.om, state.dm, state.rr
     om_t, dm_t = np.swapaxes(om, -1, -2), np.swapaxes(dm, -1, -2)
-    omdm_t = om_t * dm_t
     om_d, dm_d = om[:, idx, idx], dm[:, idx, idx]
     # u^i_{m,i} (the third party m's utility of the initiator, as i sees it) and u^i_{m,m}
     ucross = om_t * (1.0 + rr * dm_t)  # [r, i, m]
@@ -934,7 +951,7 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
                 a[:, i0:i1, :, None],
                 b[:, i0:i1, :, None],
                 om_t[:, None],
-                omdm_t[:, None],
+                dm_t[:, None],
                 rr[:, i0:i1, None, :],
                 ucross[:, i0:i1, None, :],
                 uself[:, i0:i1, None, :],
@@ -1090,9 +1107,10 @@ def make_bargains(
         versions = 1
         pos_i, pos_j = bi[:, :, None, :], bj[:, :, None, :]
     else:
-        # the receiver's interpolation uses its own estimate that the initiator wins; KTAB
-        # passes its estimate of the initiator's gain instead (kept with ktab_compat)
-        pr = ch.gain_init_by_target if cfg.ktab_compat else ch.p_by_target
+        # smpc passes the target's estimate of the initiator's gain where a probability is
+        # expected (get<1> of probEduChlg); bargain_rules=corrected takes the probability
+        ktab = cfg.ktab_bargains or cfg.ktab_compat
+        pr = ch.gain_init_by_target if ktab else ch.p_by_target
         pr = pr[:, :, None]
         ri, rj = interpolate(cfg.inter_vec, xi, si, pr, xj, sj, 1 - pr)
         if cfg.bargain == BM_INIT_RCVR:
@@ -1100,12 +1118,12 @@ def make_bargains(
             pos_i = np.stack([bi, ri], axis=2)
             pos_j = np.stack([bj, rj], axis=2)
         else:
-            # capability × total salience of either side; KTAB weighs the receiver's side with
-            # the initiator's capability (kept with ktab_compat)
+            # capability × total salience of either side; smpc weighs the receiver's side with
+            # the initiator's capability (bargain_rules=corrected: the receiver's own)
             sal_tot = np.sum(sal, axis=-1)
             cap = inputs.capability
             wi = (cap * sal_tot)[:, :, None]
-            cap_j = cap if cfg.ktab_compat else cap[rows, t]
+            cap_j = cap if ktab else cap[rows, t]
             wj = (cap_j * sal_tot[rows, t])[:, :, None]
             versions = 1
             pos_i = ((wi * bi + wj * ri) / (wi + wj))[:, :, None, :]
@@ -1123,18 +1141,66 @@ def make_bargains(
     )
 
 
+def option_lists(initiator: I, receiver: I, valid: B, versions: int, keys: F | None) -> I:
+    """Each actor's options in the order its election sees them, ``[r, k, o]``.
+
+    ``-1`` is actor ``k``'s status quo, ``-2`` padding, else a bargain slot. In ``smpc`` the
+    list of actor ``k`` fills as its actors' threads push to it (``SMPState::doBCN``): ``k``'s
+    status quo when its own thread starts, each bargain when its initiator's thread ends. The
+    order matters for ties and, under the asymmetric voting rule, for the probabilities
+    themselves (:func:`coalitions`). Without ``keys`` the threads run one after another in
+    actor order: the bargains by initiator, ``k``'s status quo just before its own bargain(s),
+    which is the order ``smpc`` logs for most lists. ``keys[r, k, s]`` (slots, then the status
+    quo last) give another order: lower keys first, ties by slot.
+    """
+    r_n, n_s = valid.shape
+    n = n_s // versions if versions else 0
+    idx = np.arange(n)
+    own = initiator[None, None, :] == idx[None, :, None]  # [1, k, s]
+    member = valid[:, None, :] & (own | (receiver[:, None, :] == idx[None, :, None]))
+    if keys is None:
+        slot_key = np.broadcast_to(np.arange(n_s, dtype=np.float64), (r_n, n, n_s))
+        sq_key = np.broadcast_to(idx * versions - 0.5, (r_n, n))
+    else:
+        slot_key, sq_key = keys[..., :n_s], keys[..., n_s]
+    key = np.concatenate([np.where(member, slot_key, np.inf), sq_key[..., None]], axis=-1)
+    order = np.argsort(key, axis=-1, kind="stable")
+    n_opt = (int(member.sum(axis=-1).max()) if n_s else 0) + 1
+    sel = order[:, :, :n_opt]
+    ok = np.take_along_axis(np.isfinite(key), sel, -1)
+    out: I = np.where(ok, np.where(sel == n_s, -1, sel), -2).astype(np.intp)
+    return out
+
+
+def thread_keys(gen: np.random.Generator, n: int, versions: int) -> F:
+    """Option keys of one replicate's turn for ``bargain_order=threads``, ``[n, n·v + 1]``.
+
+    Thread ``i`` starts at time ``i`` and ends after an exponential time of mean 1: the status
+    quo of ``k`` is keyed by ``k``'s start, a bargain by its initiator's end (two versions of
+    one bargain keep their order). A model of ``smpc``'s thread timing, not a measurement.
+    """
+    end = np.arange(n) + gen.exponential(1.0, n)
+    slots = np.repeat(end, versions)
+    return np.concatenate(
+        [np.broadcast_to(slots, (n, n * versions)), np.arange(n, dtype=np.float64)[:, None]],
+        axis=-1,
+    )
+
+
 def choose_bargains(
     state: State,
     inputs: Inputs,
     cfg: Config,
     ch: Challenges,
     draws: F | None,
+    keys: F | None = None,
 ) -> tuple[Bargains, F, I]:
     """Each actor's election over its status quo and its bargains (``updateBestBrgnPositions``).
 
     A voter's value of an option is its mean utility over all actors' positions after the
     option (only the two parties move). Returns the bargains, the new positions ``[r, n, D]``
-    and the mover slot per actor (``-1`` if the actor did not move).
+    and the mover slot per actor (``-1`` if the actor did not move). ``keys``: the order of
+    each actor's options (:func:`option_lists`).
     """
     r_n, n, _ = state.x.shape
     inputs = per_replicate(inputs, r_n)
@@ -1155,17 +1221,8 @@ def choose_bargains(
     u_brgn /= n
     # one table of voter utilities: a row per bargain, the last row the status quo
     table = np.concatenate([np.swapaxes(u_brgn, 1, 2), u_sq[:, None, :]], axis=1)
-    # options of actor k: status quo, then bargains k initiated, then those it received
-    own = initiator[None, None, :] == idx[None, :, None]  # [1, k, s]
-    member = valid[:, None, :] & (own | (receiver[:, None, :] == idx[None, :, None]))
-    key = np.where(member, np.where(own, -n_s + np.arange(n_s), np.arange(n_s)), 3 * n_s)
-    order = np.argsort(key, axis=-1, kind="stable")
-    n_opt = int(member.sum(axis=-1).max()) if n_s else 0
-    slots = order[:, :, :n_opt]
-    ok = np.take_along_axis(member, slots, -1)
-    options = np.concatenate(
-        [np.full((r_n, n, 1), -1, dtype=np.intp), np.where(ok, slots, -2)], axis=-1
-    )
+    options = option_lists(initiator, receiver, valid, versions, keys)
+    n_opt = options.shape[-1] - 1
     opt_valid = options >= -1
     rows_tab = np.where(options >= 0, options, n_s)
     # elections grouped by their number of options (next power of two), so that one actor
@@ -1333,6 +1390,7 @@ def simulate(
     record: bool = True,
     positions: bool = False,
     draw_ahead: int = 1,
+    option_keys: Callable[[int, I], F] | None = None,
 ) -> History:
     """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
 
@@ -1353,6 +1411,11 @@ def simulate(
     Without ``record``, the turns run in :mod:`detente.models.smp_numba` where Numba is
     available (see :func:`compiled`), with the same numbers.
 
+    ``cfg.thread_order`` orders each actor's options by :func:`thread_keys`, drawn from the
+    replicate's generator after its choices of the turn. ``option_keys(turn, rows)`` gives the
+    keys of a turn's options instead (``[len(rows), n, n·v + 1]``, see :func:`option_lists`),
+    e.g. to replay the order a ``smpc`` log shows.
+
     Examples
     --------
     >>> inp = Inputs(np.array([1.0, 2.0, 3.0]), np.full((3, 1), 0.5),
@@ -1368,7 +1431,9 @@ def simulate(
     n = inputs.position.shape[1]
     x0 = inputs.position.copy()
     # without records the turns run compiled where Numba is available (the same numbers)
-    fast = None if record else compiled()
+    custom_order = cfg.thread_order or option_keys is not None
+    fast = None if record or custom_order else compiled()
+    versions = 2 if cfg.bargain == BM_INIT_RCVR else 1
 
     def new_state(inp: Inputs, x: F, y: F) -> State:
         if fast is None:
@@ -1388,7 +1453,8 @@ def simulate(
     elif positions:
         hist.positions.append(x_full.copy())
     active = np.arange(r_n)
-    ahead = max(1, int(draw_ahead))
+    # thread-order keys come from the same streams, after each turn's choices
+    ahead = 1 if cfg.thread_order else max(1, int(draw_ahead))
     pending = np.empty((r_n if cfg.stochastic and ahead > 1 else 0, ahead, n))
     first_step = np.zeros(r_n)
     win_full = np.full((r_n, n), np.nan)
@@ -1407,9 +1473,14 @@ def simulate(
                 # each replicate's own stream: a loop over the generators every `ahead` turns
                 pending[active] = np.stack([generators[int(r)].random((ahead, n)) for r in active])
             draws = pending[active, k]
+        keys = None
+        if option_keys is not None:
+            keys = option_keys(turn - 1, active)
+        elif cfg.thread_order:
+            keys = np.stack([thread_keys(generators[int(r)], n, versions) for r in active])
         if fast is None:
             ch = challenges(state, live, cfg)
-            brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws)
+            brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws, keys)
         else:
             x_new = _turn_compiled(fast, state, live, cfg, draws)
         y_new = new_ideals(inputs.accommodation, x_new, state.y)

@@ -61,6 +61,7 @@ _BM_INIT_ONLY, _BM_INIT_RCVR = K.BM_INIT_ONLY, K.BM_INIT_RCVR
 
 # positions in the codes array (:func:`codes`)
 C_VICTORY, C_PCE, C_VOTING, C_ADJUST, C_RANGE, C_THIRD, C_INTER, C_BARGAIN, C_COMPAT = range(9)
+C_KTAB_BARGAINS = 9
 
 
 def codes(cfg: K.Config) -> I64:
@@ -76,6 +77,7 @@ def codes(cfg: K.Config) -> I64:
             cfg.inter_vec,
             cfg.bargain,
             int(cfg.ktab_compat),
+            int(cfg.ktab_bargains or cfg.ktab_compat),
         ],
         dtype=np.int64,
     )
@@ -721,8 +723,9 @@ def _turn_one(
     n, dim = x.shape
     vr = codes[C_VOTING]
     semi = codes[C_THIRD] == _TPC_SEMI
+    ramp = vr == _VR_BINARY or vr == _VR_PROPBIN  # noqa: PLR1714
     bargain = codes[C_BARGAIN]
-    compat = codes[C_COMPAT] != 0
+    ktab_bargains = codes[C_KTAB_BARGAINS] != 0
     ivb = codes[C_INTER]
     versions = 2 if bargain == _BM_INIT_RCVR else 1
     # -- challenges: each initiator's best target by its own estimates
@@ -745,10 +748,21 @@ def _turn_one(
                     if m == i or m == j:  # noqa: SIM109 (plain compiled comparisons)
                         vbuf[m] = 0.0
                         continue
-                    umj = (rr[i, m] * (om[m, j] * dm[m, j])) + om[m, j]
+                    umj = om[m, j] * (1.0 + rr[i, m] * dm[m, j])
                     umi = om[m, i] * (1.0 + rr[i, m] * dm[m, i])
                     umm = om[m, m] * (1.0 + rr[i, m] * dm[m, m])
                     v0 = _vote(vr, w[m], umi - umj)
+                    if ramp:  # KTAB's form (smp_kernel.RAMP_RULES)
+                        cni = a + _pos(v0)
+                        cnj = b + _pos(-v0)
+                        pin = cni / (cni + cnj)
+                        pjn = 1.0 - pin
+                        u1 = (umi + umi) + umm
+                        u2 = (umj + umj) + umj
+                        u3 = (umi + umi) + umi
+                        u4 = (umj + umj) + umm
+                        vbuf[m] = _vote(vr, w[m], (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
+                        continue
                     cni = _pos(v0) + a
                     den = abs(v0) + (a + b)
                     pin = cni / den
@@ -805,7 +819,7 @@ def _turn_one(
                 vbuf2[m] = _pos(-vbuf[m])
             b_t = b_t + _sum(vbuf2, n, work, vals)
         p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
-        if compat:
+        if ktab_bargains:
             p_rcvr[i] = _gain(p_t, pji_t, sal_tot[t], uii_t, uij_t)
         else:
             p_rcvr[i] = p_t
@@ -834,7 +848,7 @@ def _turn_one(
                 pos_i[2 * i + 1, k], pos_j[2 * i + 1, k] = ri, rj
             continue
         wi = cap[i] * sal_tot[i]
-        wj = (cap[i] if compat else cap[t]) * sal_tot[t]
+        wj = (cap[i] if ktab_bargains else cap[t]) * sal_tot[t]
         for k in range(dim):
             bi, bj = _interpolate(ivb, x[i, k], sal[i, k], pp, x[t, k], sal[t, k], 1 - pp)
             ri, rj = _interpolate(ivb, x[i, k], sal[i, k], pr, x[t, k], sal[t, k], 1 - pr)
@@ -869,17 +883,15 @@ def _turn_one(
                     term = term + upair
                 tot += term
             u_brgn[s, m] = tot / n
-    # -- each actor's election over its status quo and the bargains it made or received
+    # -- each actor's election over its status quo and the bargains it made or received, in
+    # initiator order with its status quo before its own (smp_kernel.option_lists)
     for k in range(n):
-        cnt = 1
-        opts[0] = -1
-        for v in range(versions):
-            s = k * versions + v
-            if ok_slot[s]:
-                opts[cnt] = s
-                cnt += 1
+        cnt = 0
         for s in range(n_s):
-            if ok_slot[s] and recv[s] == k:
+            if s == k * versions:
+                opts[cnt] = -1
+                cnt += 1
+            if ok_slot[s] and (s // versions == k or recv[s] == k):
                 opts[cnt] = s
                 cnt += 1
         if cnt == 1:
