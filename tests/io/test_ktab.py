@@ -409,3 +409,23 @@ def test_ktab_round_trip_keeps_the_numbers(
         for d, stance in b.stances.items():
             assert a.stances[d].position.value == stance.position.value
             assert close(a.stances[d].salience.value, stance.salience.value)
+
+
+def test_writer_uses_smpc_spellings_that_read_back(tmp_path: Path) -> None:
+    """smpc refuses the schema's ``Proportional``/``No``; the writer writes ``Prop``/``None``."""
+    sc = io.read(inputs("dummyData_3Dim.csv"))
+    sc = sc.model_copy(update={"parameters": {SMP: {"VotingRule": "Proportional"}}})
+    out = tmp_path / "out.xml"
+    io.save(sc, out)
+    text = out.read_text()
+    assert "<VotingRule>Prop</VotingRule>" in text
+    assert "<BigRAdjust>OneThird</BigRAdjust>" in text
+    assert io.read(out).parameters[SMP]["VotingRule"] == "Proportional"
+    none = sc.model_copy(update={"parameters": {SMP: {"BigRAdjust": "No"}}})
+    io.save(none, out)
+    assert "<BigRAdjust>None</BigRAdjust>" in out.read_text()
+    assert io.read(out).parameters[SMP]["BigRAdjust"] == "No"
+    # the schema objects to exactly those two spellings
+    errors = Schema(inputs("smpSchema.xsd")).errors(ET.parse(out).getroot())
+    assert errors
+    assert all("None" in e or "Prop" in e for e in errors), errors

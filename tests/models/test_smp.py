@@ -571,11 +571,15 @@ def test_parameters_parse_ktab_names_aliases_and_codes() -> None:
         run(arrays, "smp")
 
 
-def test_ktab_compat_keeps_pwcomp_capability_quirk() -> None:
-    """KTAB's power-weighted compromise weighs the receiver with the initiator's capability."""
+def test_corrected_bargain_rules_differ_from_smpc_s() -> None:
+    """smpc's power-weighted compromise (the default) weighs the receiver with the initiator's
+    capability; ``bargain_rules=corrected`` uses the receiver's own, and ``ktab_compat``
+    restores smpc's rules even then."""
     arrays = _random_arrays(5, 5, 2, {"BargnModel": "PWCompInterp"})
-    fixed = run(arrays, "smp")
-    quirk = run(arrays, "smp", params={"ktab_compat": True})
+    fixed = run(arrays, "smp", params={"bargain_rules": "corrected"})
+    quirk = run(arrays, "smp")
+    compat = run(arrays, "smp", params={"bargain_rules": "corrected", "ktab_compat": True})
+    assert compat.details["per_turn"][0]["bargains"] == quirk.details["per_turn"][0]["bargains"]
     first = fixed.details["per_turn"][0]["bargains"]
     other = quirk.details["per_turn"][0]["bargains"]
     assert [b["value"] for b in first] == [b["value"] for b in other]

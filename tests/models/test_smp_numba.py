@@ -95,6 +95,8 @@ CONFIGS = [
     pytest.param(dict(pce=2, bargain=2, ktab_compat=True), id="uniform-pwcomp-compat"),
     pytest.param(dict(pce=1, voting=5, victory=4, bargain=1, ktab_compat=True), id="asym-binary"),
     pytest.param(dict(pce=1, third_party=0, inter_vec=2), id="markov-nocommit-s2pmax"),
+    pytest.param(dict(bargain=1, ktab_bargains=False), id="rcvr-corrected"),
+    pytest.param(dict(bargain=2, ktab_bargains=False, voting=1), id="pwcomp-corrected-propbin"),
 ]
 
 

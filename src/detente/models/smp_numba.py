@@ -723,7 +723,7 @@ def _turn_one(
     n, dim = x.shape
     vr = codes[C_VOTING]
     semi = codes[C_THIRD] == _TPC_SEMI
-    ramp = vr == _VR_BINARY or vr == _VR_PROPBIN  # noqa: PLR1714
+    ramp = vr in (_VR_BINARY, _VR_PROPBIN)
     bargain = codes[C_BARGAIN]
     ktab_bargains = codes[C_KTAB_BARGAINS] != 0
     ivb = codes[C_INTER]
