@@ -615,7 +615,7 @@ def test_forecast_is_the_weighted_median_after_the_last_round() -> None:
 
 def test_trace_details_are_documented_and_json_ready() -> None:
     sc = io.read(_bdm("inputs", "emission_standards.csv"))
-    trace = run(sc, "eu", params={"rounds": 2})
+    trace = run(sc, "eu", params={"rounds": 2, "pairs": True})
     obj = json.loads(json.dumps(trace.to_dict(scenario="e", seed=0), allow_nan=False))
     details = obj["details"]
     assert details["variant"] == "scholz-program"
@@ -652,7 +652,7 @@ def test_trace_details_are_documented_and_json_ready() -> None:
     b, f = info["actors"].index("Belgium"), info["actors"].index("France")
     assert pairs["eu_challenge"][b][f] == pytest.approx(-0.114830503473, abs=1e-9)  # moves.log
     assert pairs["eu_opponent_own"][b][f] == pairs["eu_challenge"][f][b]
-    lean = run(sc, "eu", params={"rounds": 2, "pairs": False})
+    lean = run(sc, "eu", params={"rounds": 2})  # the default: what explain and reports read
     assert "pairs" not in lean.details["issues"]["emission-standards"]["rounds"][0]
     # Without the pair details the run may go to the fused Numba kernel: same up to rounding.
     np.testing.assert_allclose(lean.positions, trace.positions, rtol=0, atol=1e-12 * 6)

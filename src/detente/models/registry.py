@@ -137,4 +137,37 @@ def run(
     arrays = scenario.arrays() if isinstance(scenario, Scenario) else scenario
     stored = arrays.parameters.get(spec.name, {})
     resolved = spec.resolve_params(stored, params or {})
-    return spec.function(arrays, np.random.default_rng(seed), resolved)
+    with np.errstate(over="ignore", invalid="ignore"):
+        trace = spec.function(arrays, np.random.default_rng(seed), resolved)
+    check_finite(trace)
+    return trace
+
+
+class NonFiniteResult(ValueError):
+    """A model's positions or forecast overflowed to ±inf (or NaN where every stance exists)."""
+
+
+def check_finite(trace: Trace) -> None:
+    """Raise :class:`NonFiniteResult` naming the model, issue and round of the first bad value.
+
+    NaN means "no stance" in positions and "no forecast" (nobody cares) in a forecast; an
+    infinity never means anything, and neither does NaN in a position that had a value.
+    """
+    bad_forecast = np.isinf(trace.forecast)
+    input_missing = np.isnan(trace.positions[0])
+    bad_pos = np.isinf(trace.positions) | (np.isnan(trace.positions) & ~input_missing)
+    if not (bad_forecast.any() or bad_pos.any()):
+        return
+    if bad_forecast.any():
+        k = int(np.flatnonzero(bad_forecast)[0])
+        where = f"a forecast of {trace.forecast[k]} on issue {trace.issues[k]!r}"
+    else:
+        t, i, k = (int(v) for v in np.argwhere(bad_pos)[0])
+        where = (
+            f"a position of {trace.positions[t, i, k]} for {trace.actors[i]!r} on issue"
+            f" {trace.issues[k]!r} in round {t}"
+        )
+    raise NonFiniteResult(
+        f"model {trace.model!r} gave {where}: the inputs' magnitudes exceed what double"
+        " precision holds (rescale capabilities or scales)"
+    )

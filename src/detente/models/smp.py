@@ -404,12 +404,6 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
     salience, note = combine_saliences(
         np.asarray(arrays.salience, dtype=np.float64), policy, arrays.actors
     )
-    silent = np.flatnonzero(salience.sum(axis=1) <= 0)
-    if silent.size:
-        raise ValueError(
-            f"SMP needs every actor to care about some issue; {arrays.actors[silent[0]]!r} has"
-            " salience 0 on all"
-        )
     low = np.asarray(arrays.scale_min, dtype=np.float64)
     span = np.asarray(arrays.scale_max, dtype=np.float64) - low
     x01 = (np.asarray(arrays.position, dtype=np.float64) - low) / span
@@ -422,6 +416,13 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
         accommodation=acc,
     )
     notes = [note] if note else []
+    silent = [arrays.actors[i] for i in np.flatnonzero(salience.sum(axis=1) <= 0)]
+    if silent:
+        notes.append(
+            f"{', '.join(silent)} {'has' if len(silent) == 1 else 'have'} salience 0 on every"
+            " issue: indifferent among all positions, it never resists a challenge (KTAB"
+            " refuses such an actor)"
+        )
     if cfg.big_r_adjust == K.RA_FULL:
         notes.append(
             "BigRAdjust=Full: every actor knows the others' risk attitudes exactly; smpc refuses"
@@ -497,13 +498,6 @@ def prepare_batch(
         raise ValueError("SMP needs every capability to be > 0")
     policy = SALIENCE_POLICY.parse(params.get("salience_total", "auto"))
     sal = _combine_batch(np.asarray(salience, dtype=np.float64), policy, arrays.actors)
-    silent = np.argwhere(sal.sum(axis=-1) <= 0)
-    if silent.size:
-        r, i = map(int, silent[0])
-        raise ValueError(
-            f"SMP needs every actor to care about some issue; {arrays.actors[i]!r} has"
-            f" salience 0 on all in replicate {r}"
-        )
     x01 = (np.asarray(position, dtype=np.float64) - base.low) / base.span
     inputs = K.Inputs(
         capability=np.ascontiguousarray(cap),

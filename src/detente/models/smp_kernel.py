@@ -522,6 +522,18 @@ def election_rows(cfg: Config, weight: F, table: F, lead: I, rows: I, valid: B) 
 # -- distances, utilities, risk (smp.cpp) ----------------------------------------------------------
 
 
+def salience_norm(sal: F) -> F:
+    """``Σ_k s_ik²`` per actor, the denominator of its distances (``SMPModel::bvDiff``).
+
+    An actor with salience 0 on every issue (KTAB refuses one) gets 1 instead of 0: its
+    distances are then 0 (its numerators are 0 too), so it is indifferent among all positions;
+    with a total salience of 0 it never resists a challenge.
+    """
+    s2: F = seq_sum(sal * sal)
+    out: F = np.where(s2 > 0.0, s2, 1.0)
+    return out
+
+
 def distances(ideal: F, position: F, salience: F, s2sum: F) -> F:
     """``d[..., i, j]``: salience-weighted distance from ``i``'s ideal to ``j``'s position.
 
@@ -634,7 +646,7 @@ def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
     """Distances, risk attitudes and own utilities of a state (``SMPState::setAllAUtil``)."""
     inputs = per_replicate(inputs, x.shape[0])
     sal = inputs.salience
-    s2sum = seq_sum(sal * sal)
+    s2sum = salience_norm(sal)
     d = distances(y, x, sal, s2sum)
     om = 1.0 - d
     dm = np.minimum(d, 1.0)
@@ -659,7 +671,7 @@ def _setup_compiled(fast: ModuleType, inputs: Inputs, cfg: Config, x: F, y: F) -
     sal = _c(inputs.salience)
     x, y = _c(x), _c(y)
     got = fast.setup_state(
-        fast.codes(cfg), _c(inputs.capability), sal, seq_sum(sal * sal), x, y, MARKOV_MAX_ITER
+        fast.codes(cfg), _c(inputs.capability), sal, salience_norm(sal), x, y, MARKOV_MAX_ITER
     )
     if got is None:
         raise ConvergenceError(_NO_CONVERGENCE)
@@ -689,7 +701,7 @@ def _turn_compiled(
         fast.codes(cfg),
         _c(inputs.capability),
         sal,
-        seq_sum(sal * sal),
+        salience_norm(sal),
         np.sum(sal, axis=-1),
         state.x,
         state.y,
@@ -1216,7 +1228,7 @@ def choose_bargains(
     initiator = np.repeat(np.arange(n), versions)
     rows = np.arange(r_n)[:, None]
     sal = inputs.salience
-    s2sum = seq_sum(sal * sal)
+    s2sum = salience_norm(sal)
     idx = np.arange(n)
     risk = state.risk
     # the voters' utilities of the moved positions use their own R (SMPActor::posUtil)

@@ -28,6 +28,16 @@ Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 """An identifier: 1–80 characters, no leading or trailing white space."""
 
 
+CAPABILITY_MIN = 1e-12
+CAPABILITY_MAX = 1e15
+"""Capabilities are relative weights. Inside these bounds every model's sums, squares and
+eighth powers (KTAB's Octic victory model) of capability × salience stay finite and
+normal in double precision, for thousands of actors; rescale data outside them (GDP in
+billions rather than dollars)."""
+SCALE_LIMIT = 1e15
+"""The largest magnitude of an issue's scale ends: spans and positions stay exact enough."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -90,6 +100,11 @@ class Scale(_Model):
     def _ordered(self) -> Scale:
         if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.max <= self.min:
             raise ValueError(f"scale max ({self.max}) must be greater than min ({self.min})")
+        if max(abs(self.min), abs(self.max)) > SCALE_LIMIT:
+            raise ValueError(
+                f"scale ends must lie within ±{SCALE_LIMIT:g} (rescale the issue, e.g. to"
+                f" 0–100), got [{self.min:g}, {self.max:g}]"
+            )
         return self
 
 
@@ -136,7 +151,17 @@ class Actor(_Model):
     def _positive(cls, v: Estimate) -> Estimate:
         if not v.value > 0.0:
             raise ValueError(f"capability must be > 0, got {v.value}")
+        if not CAPABILITY_MIN <= v.value <= CAPABILITY_MAX:
+            raise ValueError(
+                f"capability must lie in [{CAPABILITY_MIN:g}, {CAPABILITY_MAX:g}] (capabilities"
+                f" are relative weights: rescale them), got {v.value:g}"
+            )
         v.check_uncertainty(0.0, math.inf, "capability")
+        high = getattr(v.uncertainty, "high", None)
+        if high is not None and high > CAPABILITY_MAX:
+            raise ValueError(
+                f"capability: the uncertainty's upper end {high:g} exceeds {CAPABILITY_MAX:g}"
+            )
         return v
 
     @property

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.scenario import Estimate, Scenario, ScenarioArrays
+from detente.scenario.model import CAPABILITY_MAX, CAPABILITY_MIN
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
 
 F = NDArray[np.float64]
@@ -185,7 +186,8 @@ def draw(scenario: Scenario, draws: int, rng: np.random.Generator) -> Batch:
         if group.cols:
             cols, value, valid_lo, valid_hi, p0, p1 = group.arrays()
             out[:, cols] = samplers[kind](rng, draws, value, valid_lo, valid_hi, p0, p1)
-    capability = out[:, :n]
+    # capabilities drawn from wide distributions stay within the scenario's bounds
+    capability = np.clip(out[:, :n], CAPABILITY_MIN, CAPABILITY_MAX)
     position = out[:, n : n + n * m].reshape(draws, n, m)
     salience = out[:, n + n * m :].reshape(draws, n, m)
     return Batch(base, capability, position, salience)

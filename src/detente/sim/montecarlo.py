@@ -432,10 +432,25 @@ def monte_carlo(
     seqs = model_seq.spawn(draws) if spec.name == "smp" else []
     results = run_chunks(spec.name, batch, resolved, seqs, size, executor, progress)
     forecasts = np.concatenate([f for f, _ in results], axis=0)
+    if np.isinf(forecasts).any():
+        r, k = (int(v) for v in np.argwhere(np.isinf(forecasts))[0])
+        raise ValueError(
+            f"{spec.name}: draw {r} gave an infinite forecast on issue {base.issues[k]!r}: the"
+            " inputs' magnitudes exceed what double precision holds"
+        )
     parts: list[F] = [c for _, c in results]
     rounds = max(p.shape[1] for p in parts)
     centre = np.concatenate([_pad(p, rounds) for p in parts], axis=0)
     notes: list[str] = []
+    silent = np.nansum(batch.salience, axis=-1) <= 0.0  # [R, n]
+    silent &= ~(np.nansum(base.salience, axis=-1) <= 0.0)  # not already so in the scenario
+    if silent.any():
+        r, i = (int(v) for v in np.argwhere(silent)[0])
+        notes.append(
+            f"{int(silent.any(axis=-1).sum())} of {draws} draws left an actor with salience 0"
+            f" on every issue (first: {base.actors[i]} in draw {r}); the models ran them with"
+            " that actor indifferent (docs/smp.md §3 for smp)"
+        )
     return MCResult(
         scenario=scenario.name,
         model=spec.name,

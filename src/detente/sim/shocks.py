@@ -27,6 +27,7 @@ import numpy as np
 
 from detente.models import get_model, models, run
 from detente.scenario import Actor, Estimate, Scenario
+from detente.scenario.model import CAPABILITY_MAX
 from detente.scenario.shocks import (
     AddActor,
     Change,
@@ -153,7 +154,7 @@ def _change_value(sc: Scenario, change: ValueChange, shock: str, notes: list[str
     if change.field == "capability":
         old = actor.capability
         target = _actor(sc, change.toward).capability.value if change.toward else math.nan
-        low, high = MIN_CAPABILITY, math.inf
+        low, high = MIN_CAPABILITY, CAPABILITY_MAX
     else:
         assert change.issue is not None  # checked by ValueChange
         if change.issue not in actor.stances:
@@ -187,9 +188,14 @@ def _change_value(sc: Scenario, change: ValueChange, shock: str, notes: list[str
     uncertainty = old.uncertainty
     if uncertainty is not None:
         try:
-            Estimate(value=clipped, uncertainty=uncertainty).check_uncertainty(
-                low if change.field != "capability" else 0.0, high, change.field
-            )
+            if change.field == "capability":  # (0, inf): the uncertainty's own convention
+                Estimate(value=clipped, uncertainty=uncertainty).check_uncertainty(
+                    0.0, math.inf, change.field
+                )
+            else:
+                Estimate(value=clipped, uncertainty=uncertainty).check_uncertainty(
+                    low, high, change.field
+                )
         except ValueError:
             uncertainty = None
             notes.append(
