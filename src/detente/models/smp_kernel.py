@@ -736,20 +736,22 @@ def subset(state: State, rows: I) -> State:
 # -- unique positions and win probabilities ------------------------------------------------------
 
 
-def unique_positions(x: F, compat: bool) -> tuple[B, I]:
-    """``(representative[r, i], group[r, i])`` of KTAB's unique positions (``ueIndices``).
+def unique_positions(x: F, compat: bool) -> tuple[B, I, I]:
+    """``(representative[r, i], group[r, i], holder[r, i])`` of KTAB's unique positions
+    (``ueIndices``).
 
     Actors are scanned in index order; an actor within ``POSITION_TOL`` of an earlier
     representative joins it, else it represents a new outcome. ``group[r, i]`` is the actor
     index of the representative of ``i``'s outcome: the first one within tolerance (the group
-    it was put in), or with ``compat`` the last one, as ``State::posProb`` does.
+    it was put in), or with ``compat`` the last one. ``holder[r, i]`` is the last one, whose
+    probability ``State::posProb`` gives the actor as its win probability.
 
     Examples
     --------
     >>> x = np.array([[[0.2], [0.2009], [0.5], [0.2018]]])  # 0.2018 is near 0.2009, not 0.2
-    >>> unique_positions(x, compat=False)
+    >>> unique_positions(x, compat=False)[:2]
     (array([[ True, False,  True,  True]]), array([[0, 0, 2, 3]]))
-    >>> unique_positions(x, compat=True)[1]  # KTAB: 0.2009 takes the last outcome in range
+    >>> unique_positions(x, compat=False)[2]  # KTAB: 0.2009 takes the last outcome in range
     array([[0, 3, 2, 3]])
     """
     diff = x[:, :, None, :] - x[:, None, :, :]
@@ -765,18 +767,21 @@ def unique_positions(x: F, compat: bool) -> tuple[B, I]:
             break
         rep = new
     member = close & rep[:, None, :]
-    # first match (the group it joined), or KTAB's posProb: the last representative in range
-    group = n - 1 - np.argmax(member[:, :, ::-1], axis=-1) if compat else np.argmax(member, -1)
-    return rep, group.astype(np.intp)
+    # first match (the group it joined), and KTAB's posProb: the last representative in range
+    holder = (n - 1 - np.argmax(member[:, :, ::-1], axis=-1)).astype(np.intp)
+    group = holder if compat else np.argmax(member, -1).astype(np.intp)
+    return rep, group, holder
 
 
 def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, I, F]:
     """Each actor's win probability and each outcome's (``SMPState::pDist(-1)``).
 
     Returns ``(p_actor[r, i], representative[r, i], group[r, i], p_outcome[r, i])`` where
-    ``p_outcome`` is nonzero on representatives only.
+    ``p_outcome`` is nonzero on representatives only. ``p_actor`` is KTAB's (``posProb``): an
+    actor within tolerance of two representatives gets the later one's probability, which may
+    not be its group's.
     """
-    rep, group = unique_positions(state.x, cfg.ktab_compat)
+    rep, group, holder = unique_positions(state.x, cfg.ktab_compat)
     r_n, n = rep.shape
     inputs = per_replicate(inputs, r_n)
     order = np.argsort(~rep, axis=-1, kind="stable")  # representatives first, in index order
@@ -787,7 +792,7 @@ def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, 
     p, _, _ = election(cfg, inputs.capability, util, valid)
     p_outcome = np.zeros((r_n, n))
     np.put_along_axis(p_outcome, opts, np.where(valid, p, 0.0), axis=-1)
-    p_actor = np.take_along_axis(p_outcome, group, axis=-1)
+    p_actor = np.take_along_axis(p_outcome, holder, axis=-1)
     return p_actor, rep, group, p_outcome
 
 

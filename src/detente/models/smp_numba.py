@@ -1039,7 +1039,7 @@ def _turn_block(
 
 
 @_jit()
-def _unique_block(x: F, compat: bool, rep: B, group: I64) -> None:
+def _unique_block(x: F, compat: bool, rep: B, group: I64, holder: I64) -> None:
     """``smp_kernel.unique_positions``: the sequential scan its fixed point equals."""
     r_n, n, dim = x.shape
     diff = np.empty(dim)
@@ -1061,13 +1061,14 @@ def _unique_block(x: F, compat: bool, rep: B, group: I64) -> None:
                     rep[r, i] = False
                     break
         for i in range(n):
-            g = -1
+            first, last = -1, -1
             for j in range(n):
                 if rep[r, j] and close[i, j]:
-                    g = j
-                    if not compat:
-                        break
-            group[r, i] = g
+                    last = j
+                    if first < 0:
+                        first = j
+            group[r, i] = last if compat else first
+            holder[r, i] = last
 
 
 @_jit()
@@ -1122,7 +1123,8 @@ def win_probabilities(
     r_n, n, _ = x.shape
     rep = np.empty((r_n, n), dtype=np.bool_)
     group = np.empty((r_n, n), dtype=np.int64)
-    _unique_block(x, bool(codes[C_COMPAT]), rep, group)
+    holder = np.empty((r_n, n), dtype=np.int64)
+    _unique_block(x, bool(codes[C_COMPAT]), rep, group, holder)
     # NumPy pads every replicate's election to the batch's largest
     width = int(rep.sum(axis=-1).max())
     p_out = np.empty((r_n, n))
@@ -1130,7 +1132,7 @@ def win_probabilities(
     _outcome_block(codes, cap, uown, rep, width, p_out, ok, max_iter)
     if not ok.all():
         return None
-    p_actor = np.take_along_axis(p_out, group, axis=-1)
+    p_actor = np.take_along_axis(p_out, holder, axis=-1)
     return p_actor, rep, group, p_out
 
 

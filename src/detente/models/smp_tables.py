@@ -67,7 +67,7 @@ def ktab_tables(inputs: K.Inputs, cfg: K.Config, x: F, y: F | None = None) -> Ta
     w = sal_tot * cap
 
     # PosProb: an election over unique positions per estimator, KTAB's posProb lookup
-    rep, group = K.unique_positions(x[None], compat=True)
+    rep, group, _ = K.unique_positions(x[None], compat=True)
     reps = np.flatnonzero(rep[0])
     pos_prob = np.empty((n, n))
     for h in range(n):
