@@ -9,7 +9,7 @@ The voting weight of actor ``i`` on issue ``k`` is ``w_ik = c_i s_ik``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from detente.models.registry import ModelSpec, Parameter, register
 from detente.scenario import ScenarioArrays
+from detente.scenario.batch import ScenarioBatch
 from detente.trace import Labels, Trace
 
 F = NDArray[np.float64]
@@ -330,12 +331,65 @@ def _explain_condorcet(trace: Trace, labels: Labels) -> list[str]:
     return lines
 
 
+# -- batch runs: R replicates at once (the registry's BatchFunction) -------------------------
+
+
+def median_centre(c: F, x: F, s: F) -> F:
+    """The ``c·s``-weighted median of positions ``x[..., actor, issue]``, midpoint on a tie:
+    the centre a batch run reports per round."""
+    lower, upper = weighted_median(c, x, s)
+    out: F = (lower + upper) / 2.0
+    return out
+
+
+def input_centre(b: ScenarioBatch) -> F:
+    """``centre[r, 1, issue]`` of a one-step model: the median of the replicate's input."""
+    return median_centre(b.capability, b.position, b.salience)[:, None, :]
+
+
+def _mean_batch(
+    b: ScenarioBatch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    return weighted_mean(b.capability, b.position, b.salience), input_centre(b)
+
+
+def _median_batch(
+    b: ScenarioBatch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    centre = input_centre(b)
+    return centre[:, 0, :].copy(), centre
+
+
+def _condorcet_batch(
+    b: ScenarioBatch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    joint = params["space"] == "joint"
+    winners, _exists, _score = condorcet(
+        b.capability,
+        b.position,
+        b.salience,
+        joint=joint,
+        majority=params["voting"] == "majority",
+    )
+    # winners[r, group, actor]; with joint one group covers every issue.
+    win = np.moveaxis(winners, -1, -2)  # [r, actor, group]
+    if joint:
+        win = np.broadcast_to(win, b.position.shape)
+    lo = np.where(win, b.position, np.inf).min(axis=1)
+    hi = np.where(win, b.position, -np.inf).max(axis=1)
+    none = ~win.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        forecast = np.where(none, np.nan, (lo + hi) / 2.0)
+    return forecast, input_centre(b)
+
+
 MEAN = register(
     ModelSpec(
         name="mean",
         title="Compromise (weighted mean)",
         summary="Σ c·s·x / Σ c·s per issue: the compromise model of the EU-decision literature.",
         function=_mean_model,
+        batch=_mean_batch,
         aliases=("compromise", "weighted-mean"),
         explain=_explain_mean,
     )
@@ -346,6 +400,7 @@ MEDIAN = register(
         title="Weighted median",
         summary="Position where the running c·s weight reaches half; midpoint on an exact tie.",
         function=_median_model,
+        batch=_median_batch,
         aliases=("weighted-median",),
         explain=_explain_median,
     )
@@ -357,6 +412,7 @@ CONDORCET = register(
         summary="Actor position that loses no pairwise vote (c·s weights, utility −|x−y|);"
         " Copeland winner when the majorities cycle.",
         function=_condorcet_model,
+        batch=_condorcet_batch,
         explain=_explain_condorcet,
         parameters=(
             Parameter(

@@ -44,6 +44,7 @@ from detente.models.eu_kernel import (
 )
 from detente.models.registry import ModelSpec, Parameter, register
 from detente.scenario import ScenarioArrays
+from detente.scenario.batch import ScenarioBatch
 from detente.trace import Labels, Trace
 
 __all__ = [
@@ -360,6 +361,43 @@ def explain(trace: Trace, labels: Labels) -> list[str]:
     return lines
 
 
+def _eu_batch(
+    b: ScenarioBatch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    """The batch run: every replicate's games in one kernel call per participant group."""
+    rounds, q, choices = kernel_settings(params)
+    r, (_n, m) = b.replicates, b.base.position.shape
+    forecast = np.full((r, m), np.nan)
+    centre = np.full((r, rounds + 1, m), np.nan)
+    present = b.base.present
+    # As in the single run: issues with the same participants are one batch of games.
+    groups: dict[bytes, list[int]] = {}
+    for k in range(m):
+        groups.setdefault(present[:, k].tobytes(), []).append(k)
+    for ks in groups.values():
+        members = np.flatnonzero(present[:, ks[0]])
+        if members.size == 0:
+            continue
+        g, nm = len(ks), members.size
+        cols = np.array(ks, dtype=np.intp)
+        cap = np.broadcast_to(b.capability[:, None, members], (r, g, nm)).reshape(r * g, nm)
+        pos = np.moveaxis(b.position[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
+        sal = np.moveaxis(b.salience[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
+        res = simulate(
+            np.ascontiguousarray(cap),
+            np.ascontiguousarray(pos),
+            np.ascontiguousarray(sal),
+            rounds=rounds,
+            q=q,
+            choices=choices,
+            record=False,
+        )
+        med = res.median.reshape(r, g, rounds + 1)
+        forecast[:, cols] = med[:, :, -1]
+        centre[:, :, cols] = np.moveaxis(med, 1, 2)
+    return forecast, centre
+
+
 EU = register(
     ModelSpec(
         name="eu",
@@ -367,6 +405,8 @@ EU = register(
         summary="Bueno de Mesquita's expected-utility bargaining rounds as formalised by Scholz,"
         " Calbert & Smith (2011); forecast = weighted median after the last round.",
         function=_eu_model,
+        batch=_eu_batch,
+        chunk=500,
         aliases=("bdm", "expected-utility"),
         explain=explain,
         rounds_parameter="rounds",

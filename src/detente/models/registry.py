@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from detente.scenario import Scenario, ScenarioArrays
+from detente.scenario.batch import ScenarioBatch
 from detente.trace import Labels, Trace
 
 ModelFunction = Callable[[ScenarioArrays, np.random.Generator, Mapping[str, Any]], Trace]
 """A model: a pure function of the scenario arrays, a random generator and its parameters."""
+
+F = NDArray[np.float64]
+
+BatchFunction = Callable[
+    [ScenarioBatch, Mapping[str, Any], Sequence[np.random.SeedSequence]], tuple[F, F]
+]
+"""A model's batch run: ``(batch, params, streams) -> (forecast[r, issue], centre[r, round,
+issue])`` over the ``R`` replicates of ``batch``. ``centre`` is the ``c·s``-weighted median of
+the positions after each round (round 0 = the replicate's input), a replicate that stopped
+early repeating its final state. Replicate ``r`` gives the forecast a single run of its inputs
+gives; a model with ``streams`` draws its randomness from ``streams[r]`` only (as the single
+run from ``default_rng(streams[r])``), so chunking never changes a number."""
 
 Explainer = Callable[[Trace, Labels], list[str]]
 """Turns a trace into plain sentences, naming actors and issues by their display names."""
@@ -71,6 +85,12 @@ class ModelSpec:
     explain: Explainer | None = None
     rounds_parameter: str | None = None
     """The parameter that bounds the number of rounds (None: a one-step model)."""
+    batch: BatchFunction | None = None
+    """Many replicates at once (Monte Carlo, sensitivity, sweeps); see :data:`BatchFunction`."""
+    chunk: int = 500
+    """Replicates per batch call: fixed, so results never depend on the machine."""
+    streams: bool = False
+    """Whether batch replicates draw from their own random streams (stochastic models)."""
 
     def resolve_params(self, *layers: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then each layer in turn (scenario file, then command line), checked."""
@@ -85,6 +105,14 @@ class ModelSpec:
                     )
                 params[key] = known[key].parse(value)
         return params
+
+
+def pad_rounds(a: F, rounds: int) -> F:
+    """``a[r, t, ...]`` extended to ``rounds`` along ``t`` by repeating its final state."""
+    if a.shape[1] == rounds:
+        return a
+    tail = np.repeat(a[:, -1:], rounds - a.shape[1], axis=1)
+    return np.concatenate([a, tail], axis=1)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.scenario import Estimate, Scenario, ScenarioArrays
+from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.model import CAPABILITY_MAX, CAPABILITY_MIN
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
 
@@ -40,49 +41,6 @@ that an entry is still rejected after all passes is below 0.66²⁰⁰ ≈ 1e-36
 
 _NARROW = 1.0
 """Standardised widths below this are sampled by uniform proposals (see the module docstring)."""
-
-
-@dataclass(frozen=True, eq=False)
-class Batch:
-    """A scenario's inputs for ``R`` replicates.
-
-    ``capability[R, actor]``, ``position[R, actor, issue]`` (NaN where an actor has no stance),
-    ``salience[R, actor, issue]`` (0 there); ``base`` holds the labels, scales, risk
-    attitudes and parameters shared by all replicates (and the point estimates).
-    """
-
-    base: ScenarioArrays
-    capability: F
-    position: F
-    salience: F
-
-    @property
-    def replicates(self) -> int:
-        """Number of replicates ``R``."""
-        return int(self.capability.shape[0])
-
-    def slice(self, start: int, stop: int) -> Batch:
-        """Replicates ``start`` to ``stop`` (exclusive)."""
-        return Batch(
-            self.base,
-            self.capability[start:stop],
-            self.position[start:stop],
-            self.salience[start:stop],
-        )
-
-    def replicate(self, r: int) -> ScenarioArrays:
-        """Replicate ``r`` as the arrays of a single run (for the models' own functions)."""
-        return dataclasses.replace(
-            self.base,
-            capability=_frozen(self.capability[r].copy()),
-            position=_frozen(self.position[r].copy()),
-            salience=_frozen(self.salience[r].copy()),
-        )
-
-
-def _frozen(a: F) -> F:
-    a.flags.writeable = False
-    return a
 
 
 @dataclass

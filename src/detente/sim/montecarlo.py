@@ -1,10 +1,8 @@
 """Monte Carlo: draw the uncertain inputs, run a model on every draw, summarise.
 
 :func:`monte_carlo` draws all replicates' inputs at once (:func:`detente.sim.draws.draw`) and
-runs the model's batch kernel on chunks of :data:`CHUNK` replicates: the baselines' kernels
-and the ``eu`` kernel take a leading replicate axis, and so do the ``smp`` kernel's inputs: a
-chunk of :data:`SMP_CHUNK` SMP replicates, each with its own drawn inputs, is one batch call
-(split further only for very many actors; see :func:`_run_smp`).
+runs the model's registered batch run (``ModelSpec.batch``) on chunks of ``ModelSpec.chunk``
+replicates, each chunk one call with a leading replicate axis.
 
 Random streams: ``SeedSequence(seed).spawn(2)`` gives one stream for the inputs and one from
 which every replicate gets its own model stream (``spawn(R)``, used by stochastic SMP), so the
@@ -27,28 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import get_model
-from detente.models import smp as smp_model
-from detente.models import smp_kernel as K
-from detente.models.baselines import condorcet, weighted_mean, weighted_median
-from detente.models.eu import kernel_settings, simulate
+from detente.models.registry import BatchFunction, pad_rounds
 from detente.scenario import Scenario, Threshold
 from detente.sim.draws import Batch, draw
 from detente.sim.executors import Executor, InlineExecutor
 
 F = NDArray[np.float64]
-
-CHUNK = 500
-"""Replicates per chunk: fixed (not machine-dependent), so results never depend on it; large
-enough to amortise NumPy's per-call overhead, small enough to bound memory (an ``eu`` chunk of
-ukraine-talks holds 500 × 6 games × 11 rounds × 8 actors positions)."""
-
-SMP_CHUNK = 1000
-"""Chunk of SMP replicates, one batch kernel call each (see :func:`_run_smp`): fixed, and the
-results do not depend on it. Each turn of a batch costs some fixed Python work, and the
-compiled turns share a batch among threads only from 256 replicates on; the working set grows
-as replicates × actors² (:func:`_run_smp` splits chunks of many actors). With the compiled
-kernel, 10,000 draws of KTAB's smpExample take about 2.5 s in chunks of 200 and 1.8 s of
-1,000 on two idle cores; 1,000 draws of ukraine-talks 1.1 s in chunks of 25, 0.7 s of 200."""
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantiles of the fan chart (per round) and of the summary (5 %, median, 95 %)."""
@@ -185,156 +167,23 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-# -- runners: one chunk of replicates -> (forecast[r, m], centre[r, T+1, m]) -------------------
-
-Runner = Callable[[Batch, Mapping[str, Any], Sequence[np.random.SeedSequence]], tuple[F, F]]
-
-
-def _median_mid(c: F, x: F, s: F) -> F:
-    lower, upper = weighted_median(c, x, s)
-    out: F = (lower + upper) / 2.0
-    return out
-
-
-def _input_centre(b: Batch) -> F:
-    return _median_mid(b.capability, b.position, b.salience)[:, None, :]
-
-
-def _run_mean(
-    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
-) -> tuple[F, F]:
-    return weighted_mean(b.capability, b.position, b.salience), _input_centre(b)
-
-
-def _run_median(
-    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
-) -> tuple[F, F]:
-    centre = _input_centre(b)
-    return centre[:, 0, :].copy(), centre
-
-
-def _run_condorcet(
-    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
-) -> tuple[F, F]:
-    joint = params["space"] == "joint"
-    winners, _exists, _score = condorcet(
-        b.capability,
-        b.position,
-        b.salience,
-        joint=joint,
-        majority=params["voting"] == "majority",
-    )
-    # winners[r, group, actor]; with joint one group covers every issue.
-    win = np.moveaxis(winners, -1, -2)  # [r, actor, group]
-    if joint:
-        win = np.broadcast_to(win, b.position.shape)
-    lo = np.where(win, b.position, np.inf).min(axis=1)
-    hi = np.where(win, b.position, -np.inf).max(axis=1)
-    none = ~win.any(axis=1)
-    with np.errstate(invalid="ignore"):
-        forecast = np.where(none, np.nan, (lo + hi) / 2.0)
-    return forecast, _input_centre(b)
-
-
-def _run_eu(
-    b: Batch, params: Mapping[str, Any], _: Sequence[np.random.SeedSequence]
-) -> tuple[F, F]:
-    rounds, q, choices = kernel_settings(params)
-    r, (_n, m) = b.replicates, b.base.position.shape
-    forecast = np.full((r, m), np.nan)
-    centre = np.full((r, rounds + 1, m), np.nan)
-    present = b.base.present
-    # As in the single run: issues with the same participants are one batch of games.
-    groups: dict[bytes, list[int]] = {}
-    for k in range(m):
-        groups.setdefault(present[:, k].tobytes(), []).append(k)
-    for ks in groups.values():
-        members = np.flatnonzero(present[:, ks[0]])
-        if members.size == 0:
-            continue
-        g, nm = len(ks), members.size
-        cols = np.array(ks, dtype=np.intp)
-        cap = np.broadcast_to(b.capability[:, None, members], (r, g, nm)).reshape(r * g, nm)
-        pos = np.moveaxis(b.position[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
-        sal = np.moveaxis(b.salience[:, members][:, :, cols], 1, 2).reshape(r * g, nm)
-        res = simulate(
-            np.ascontiguousarray(cap),
-            np.ascontiguousarray(pos),
-            np.ascontiguousarray(sal),
-            rounds=rounds,
-            q=q,
-            choices=choices,
-            record=False,
-        )
-        med = res.median.reshape(r, g, rounds + 1)
-        forecast[:, cols] = med[:, :, -1]
-        centre[:, :, cols] = np.moveaxis(med, 1, 2)
-    return forecast, centre
-
-
-def _run_smp(
-    b: Batch, params: Mapping[str, Any], seqs: Sequence[np.random.SeedSequence]
-) -> tuple[F, F]:
-    """SMP on a chunk: batch calls of ``smp_kernel.simulate`` with per-replicate inputs;
-    replicate ``r`` draws from ``seqs[r]`` and gives what a single run of its draw gives."""
-    prep = smp_model.prepare_batch(b.base, b.capability, b.position, b.salience, params)
-    r_n, n = b.capability.shape
-    # memory: at most K.MAX_BATCH_ELEMENTS elements in each [r, n, n] array of a call
-    step = max(1, K.MAX_BATCH_ELEMENTS // (n * n))
-    forecasts: list[F] = []
-    centres: list[F] = []
-    for lo in range(0, r_n, step):
-        hi = min(r_n, lo + step)
-        inp = prep.inputs
-        sub = K.Inputs(
-            inp.capability[lo:hi], inp.salience[lo:hi], inp.position[lo:hi], inp.accommodation
-        )
-        gens = [np.random.default_rng(q) for q in seqs[lo:hi]]
-        # the generators are discarded here: drawing 8 turns ahead changes no number
-        hist = K.simulate(sub, prep.config, gens, record=False, positions=True, draw_ahead=8)
-        assert hist.final_outcome is not None
-        x_end = hist.positions[-1]
-        forecasts.append(K.outcome_mean(x_end, hist.final_outcome) * prep.span + prep.low)
-        # a replicate's state stays put after its last turn: medians of the distinct states
-        # only (each row's median is computed alone), then repeated
-        rounds = len(hist.positions)
-        last = hist.turns
-        rr, tt = np.nonzero(np.arange(rounds)[None, :] <= last[:, None])
-        xs = np.stack(hist.positions, axis=1)[rr, tt] * prep.span + prep.low  # [k, n, m]
-        cap, sal = b.capability[lo:hi], b.salience[lo:hi]
-        med = np.empty((hi - lo, rounds, b.position.shape[-1]))
-        med[rr, tt] = _median_mid(cap[rr], xs, sal[rr])
-        upto = np.minimum(np.arange(rounds)[None, :], last[:, None])
-        centres.append(med[np.arange(hi - lo)[:, None], upto])
-    width = max(c.shape[1] for c in centres)
-    return np.concatenate(forecasts), np.concatenate([_pad(c, width) for c in centres])
-
-
-def _pad(a: F, rounds: int) -> F:
-    """``a[r, t, ...]`` extended to ``rounds`` along ``t`` by repeating its final state."""
-    if a.shape[1] == rounds:
-        return a
-    tail = np.repeat(a[:, -1:], rounds - a.shape[1], axis=1)
-    return np.concatenate([a, tail], axis=1)
-
-
-RUNNERS: dict[str, Runner] = {
-    "mean": _run_mean,
-    "median": _run_median,
-    "condorcet": _run_condorcet,
-    "eu": _run_eu,
-    "smp": _run_smp,
-}
-
-
 ChunkTask = tuple[str, Batch, Mapping[str, Any], Sequence[np.random.SeedSequence]]
-"""One chunk's work: runner name, the chunk's drawn inputs, parameters, per-replicate streams."""
+"""One chunk's work: model name, the chunk's drawn inputs, parameters, per-replicate streams."""
 
 
 def run_chunk(task: ChunkTask) -> tuple[F, F]:
-    """Run one chunk (module-level, so process pools and Dask can ship it)."""
+    """Run one chunk through its model's batch run (module-level, so process pools and Dask
+    can ship it)."""
     name, batch, params, seqs = task
-    return RUNNERS[name](batch, params, seqs)
+    return batch_function(name)(batch, params, seqs)
+
+
+def batch_function(model: str) -> BatchFunction:
+    """The registered batch run of ``model``; ``ValueError`` for a model without one."""
+    spec = get_model(model)
+    if spec.batch is None:
+        raise ValueError(f"model {spec.name!r} has no batch run (Monte Carlo needs one)")
+    return spec.batch
 
 
 def run_chunks(
@@ -390,7 +239,7 @@ def monte_carlo(
     params
         Model parameters over those of the scenario file (as for :func:`detente.models.run`).
     chunk
-        Replicates per chunk (default :data:`CHUNK`, :data:`SMP_CHUNK` for smp); the results
+        Replicates per chunk (default: the model's ``chunk``); the results
         do not depend on it.
     progress
         Called as ``progress(done, total)`` as each chunk completes (in order of completion).
@@ -418,18 +267,16 @@ def monte_carlo(
     spec = get_model(model)
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
-    default = SMP_CHUNK if spec.name == "smp" else CHUNK
+    default = spec.chunk
     size = default if chunk is None else int(chunk)
     if size < 1:
         raise ValueError(f"chunk must be at least 1, got {size}")
     base = scenario.arrays()
     resolved = spec.resolve_params(base.parameters.get(spec.name, {}), params or {})
-    runner = RUNNERS.get(spec.name)
-    if runner is None:  # pragma: no cover - every registered model has a runner
-        raise ValueError(f"model {spec.name!r} has no Monte Carlo runner")
+    batch_function(spec.name)  # fails early for a model without a batch run
     input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
     batch = draw(scenario, draws, np.random.default_rng(input_seq))
-    seqs = model_seq.spawn(draws) if spec.name == "smp" else []
+    seqs = model_seq.spawn(draws) if spec.streams else []
     results = run_chunks(spec.name, batch, resolved, seqs, size, executor, progress)
     forecasts = np.concatenate([f for f, _ in results], axis=0)
     if np.isinf(forecasts).any():
@@ -440,7 +287,7 @@ def monte_carlo(
         )
     parts: list[F] = [c for _, c in results]
     rounds = max(p.shape[1] for p in parts)
-    centre = np.concatenate([_pad(p, rounds) for p in parts], axis=0)
+    centre = np.concatenate([pad_rounds(p, rounds) for p in parts], axis=0)
     notes: list[str] = []
     silent = np.nansum(batch.salience, axis=-1) <= 0.0  # [R, n]
     silent &= ~(np.nansum(base.salience, axis=-1) <= 0.0)  # not already so in the scenario

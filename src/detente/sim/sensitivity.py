@@ -20,7 +20,7 @@ Methods: ``sobol`` (Saltelli's scheme, ``SALib.sample.sobol``; ``N`` base sample
 confidence) and ``morris`` (``N`` trajectories on a 4-level grid, ``N·(D + 1)`` evaluations;
 ``mu_star``, ``sigma``). All samples become one :class:`~detente.sim.draws.Batch` evaluated by
 the Monte Carlo runners of :mod:`detente.sim.montecarlo` (a batch kernel per model, in chunks
-of ``CHUNK`` samples, ``SMP_CHUNK`` for smp, to bound memory; never a loop over samples).
+of the model's ``chunk`` samples, to bound memory; never a loop over samples).
 The chunks go to an executor of :mod:`detente.sim.executors` (``run_chunk``, module-level)
 and their outputs are put together in chunk order, so every executor and worker count gives
 the same numbers.
@@ -44,7 +44,7 @@ from detente.scenario import Estimate, Scenario
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
 from detente.sim.draws import Batch
 from detente.sim.executors import Executor
-from detente.sim.montecarlo import CHUNK, RUNNERS, SMP_CHUNK, Progress, run_chunks
+from detente.sim.montecarlo import Progress, batch_function, run_chunks
 
 F = NDArray[np.float64]
 
@@ -381,9 +381,7 @@ def analyse(
     sample_sobol, analyze_sobol, sample_morris, analyze_morris = _salib()
     base = scenario.arrays()
     resolved = spec.resolve_params(base.parameters.get(spec.name, {}), params or {})
-    runner = RUNNERS.get(spec.name)
-    if runner is None:  # pragma: no cover - every registered model has a runner
-        raise ValueError(f"model {spec.name!r} has no batch runner")
+    batch_function(spec.name)  # fails early for a model without a batch run
     found, input_notes = inputs(scenario, spread)
     notes[:0] = input_notes
     prob = problem(found)
@@ -394,8 +392,8 @@ def analyse(
     x = np.asarray(x, dtype=np.float64)
     b = batch(scenario, found, x)
     total = b.replicates
-    seqs = np.random.SeedSequence(seed).spawn(total) if spec.name == "smp" else []
-    size = SMP_CHUNK if spec.name == "smp" else CHUNK
+    seqs = np.random.SeedSequence(seed).spawn(total) if spec.streams else []
+    size = spec.chunk
     results = run_chunks(spec.name, b, resolved, seqs, size, executor, progress)
     y = np.concatenate([f for f, _centre in results], axis=0).reshape(total, len(base.issues))
     ranking: dict[str, tuple[Ranked, ...]] = {}

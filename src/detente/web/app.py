@@ -467,7 +467,7 @@ def create_app(
         except ValueError as exc:
             _fail(422, str(exc))
         # About twenty progress steps; the numbers do not depend on the chunk size.
-        default = montecarlo.SMP_CHUNK if spec.name == "smp" else montecarlo.CHUNK
+        default = spec.chunk
         chunk = min(default, max(25, math.ceil(draws / 20)))
 
         def work(progress: Any) -> tuple[Any, int]:
