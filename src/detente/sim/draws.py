@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from detente.scenario import Estimate, Scenario, ScenarioArrays
+from detente.scenario import Estimate, Scenario
 from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.model import CAPABILITY_MAX, CAPABILITY_MIN
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 from detente.models import get_model
 from detente.models.registry import BatchFunction, pad_rounds
 from detente.scenario import Scenario, Threshold
-from detente.sim.draws import Batch, draw
+from detente.scenario.batch import ScenarioBatch as Batch
+from detente.sim.draws import draw
 from detente.sim.executors import Executor, InlineExecutor
 
 F = NDArray[np.float64]

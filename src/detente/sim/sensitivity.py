@@ -41,8 +41,8 @@ from numpy.typing import NDArray
 
 from detente.models import get_model
 from detente.scenario import Estimate, Scenario
+from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
-from detente.sim.draws import Batch
 from detente.sim.executors import Executor
 from detente.sim.montecarlo import Progress, batch_function, run_chunks
 
