@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from detente.serial import floats, number, plain
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -68,13 +70,14 @@ class Trace:
         return {k: float(v) for k, v in zip(self.issues, self.forecast, strict=True)}
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table with columns ``round, actor, issue, position`` (needs pandas)."""
+        """Tidy table with columns ``model, round, actor, issue, position`` (needs pandas)."""
         import pandas as pd
 
         r, n, m = self.positions.shape
         idx = np.indices((r, n, m)).reshape(3, -1)
         return pd.DataFrame(
             {
+                "model": self.model,
                 "round": idx[0],
                 "actor": np.asarray(self.actors, dtype=object)[idx[1]],
                 "issue": np.asarray(self.issues, dtype=object)[idx[2]],
@@ -82,11 +85,43 @@ class Trace:
             }
         )
 
+    def forecast_frame(self) -> pd.DataFrame:
+        """Tidy table ``model, issue, forecast`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame({"model": self.model, "issue": self.issues, "forecast": self.forecast})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trace:
+        """The trace of a :meth:`to_dict` object: ``Trace.from_dict(d).to_dict(scenario=...,
+        seed=...) == d``. Raises ``ValueError`` for an object of another shape."""
+        try:
+            first = data["rounds"][0]
+            actors = tuple(dict.fromkeys(str(e["actor"]) for e in first))
+            issues = tuple(dict.fromkeys(str(e["issue"]) for e in first))
+            n, m = len(actors), len(issues)
+            positions = floats(
+                [[e["position"] for e in state] for state in data["rounds"]]
+            ).reshape(len(data["rounds"]), n, m)
+            forecast = floats([data["forecast"][k] for k in issues])
+            return cls(
+                model=str(data["model"]),
+                actors=actors,
+                issues=issues,
+                positions=positions,
+                forecast=forecast,
+                params=dict(data.get("params", {})),
+                notes=tuple(data.get("notes", ())),
+                details=dict(data.get("details", {})),
+            )
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ValueError(f"not a trace object: {exc!r}") from None
+
     def to_dict(self, *, scenario: str, seed: int) -> dict[str, Any]:
         """The documented JSON object (see the README, "JSON output")."""
         rounds = [
             [
-                {"actor": a, "issue": k, "position": _num(state[i, j])}
+                {"actor": a, "issue": k, "position": number(state[i, j])}
                 for i, a in enumerate(self.actors)
                 for j, k in enumerate(self.issues)
             ]
@@ -96,11 +131,11 @@ class Trace:
             "scenario": scenario,
             "model": self.model,
             "seed": seed,
-            "forecast": {k: _num(v) for k, v in zip(self.issues, self.forecast, strict=True)},
+            "forecast": {k: number(v) for k, v in zip(self.issues, self.forecast, strict=True)},
             "rounds": rounds,
-            "params": _jsonable(dict(self.params)),
+            "params": plain(dict(self.params)),
             "notes": list(self.notes),
-            "details": _jsonable(dict(self.details)),
+            "details": plain(dict(self.details)),
         }
 
 
@@ -116,23 +151,3 @@ class Labels:
 
     def issue(self, issue_id: str) -> str:
         return self.issues.get(issue_id, issue_id)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Arrays and NumPy scalars to lists and numbers; NaN to ``None`` (JSON has no NaN)."""
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
-def _num(x: float) -> float | None:
-    """JSON has no NaN: missing values become ``null``."""
-    return None if np.isnan(x) else float(x)

@@ -36,15 +36,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import get_model, run
 from detente.scenario import Scenario, ScenarioArrays
+from detente.serial import number
 from detente.sim.shocks import apply_shocks, check_names, run_shocked
 from detente.trace import Trace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F = NDArray[np.float64]
 
@@ -67,12 +71,16 @@ class Contribution:
     before: float
     after: float
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Contribution:
+        return cls(str(d["actor"]), _f(d["contribution"]), _f(d["before"]), _f(d["after"]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "actor": self.actor,
-            "contribution": _num(self.value),
-            "before": _num(self.before),
-            "after": _num(self.after),
+            "contribution": number(self.value),
+            "before": number(self.before),
+            "after": number(self.after),
         }
 
 
@@ -104,17 +112,29 @@ class IssueChange:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "issue": self.issue,
-            "baseline": _num(self.baseline),
-            "shocked": _num(self.shocked),
-            "delta": _num(self.delta),
+            "baseline": number(self.baseline),
+            "shocked": number(self.shocked),
+            "delta": number(self.delta),
             "method": self.method,
-            "explained": _num(self.explained),
+            "explained": number(self.explained),
             "contributions": [c.to_dict() for c in self.contributions],
         }
         if self.method == "counterfactual":
             out["pivot_before"] = self.pivot_before
             out["pivot_after"] = self.pivot_after
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> IssueChange:
+        return cls(
+            issue=str(d["issue"]),
+            baseline=_f(d["baseline"]),
+            shocked=_f(d["shocked"]),
+            method=str(d["method"]),
+            contributions=tuple(Contribution.from_dict(c) for c in d["contributions"]),
+            pivot_before=d.get("pivot_before"),
+            pivot_after=d.get("pivot_after"),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,16 +176,94 @@ class Comparison:
             "models": list(self.models),
             "shocks": list(self.shocks),
             "shock_notes": {s: list(self.notes.get(s, ())) for s in self.shocks},
-            "baseline": {m: {k: _num(v) for k, v in self.baseline[m].items()} for m in self.models},
+            "baseline": {
+                m: {k: number(v) for k, v in self.baseline[m].items()} for m in self.models
+            },
+            "issues": list(self.issues),
             "results": [
                 {
                     "shock": r.shock,
                     "model": r.model,
                     "issues": [c.to_dict() for c in r.issues],
+                    "notes": list(r.notes),
+                    "timing": list(r.timing),
                 }
                 for r in self.runs
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """The comparison of a :meth:`to_dict` object (``from_dict(d).to_dict() == d``)."""
+        try:
+            models = tuple(data["models"])
+            return cls(
+                scenario=str(data["scenario"]),
+                seed=int(data["seed"]),
+                models=models,
+                shocks=tuple(data["shocks"]),
+                issues=tuple(data["issues"]),
+                baseline={m: {k: _f(v) for k, v in data["baseline"][m].items()} for m in models},
+                runs=tuple(
+                    ShockRun(
+                        shock=str(r["shock"]),
+                        model=str(r["model"]),
+                        issues=tuple(IssueChange.from_dict(c) for c in r["issues"]),
+                        notes=tuple(r.get("notes", ())),
+                        timing=tuple(r.get("timing", ())),
+                    )
+                    for r in data["results"]
+                ),
+                notes={s: tuple(v) for s, v in data["shock_notes"].items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a comparison: {exc!r}") from None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table ``shock, model, issue, baseline, shocked, delta, method`` (pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "shock": r.shock,
+                    "model": r.model,
+                    "issue": c.issue,
+                    "baseline": c.baseline,
+                    "shocked": c.shocked,
+                    "delta": c.delta,
+                    "method": c.method,
+                }
+                for r in self.runs
+                for c in r.issues
+            ]
+        )
+
+    def contributions_frame(self) -> pd.DataFrame:
+        """Tidy table ``shock, model, issue, actor, contribution, before, after`` (pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "shock": r.shock,
+                    "model": r.model,
+                    "issue": c.issue,
+                    "actor": a.actor,
+                    "contribution": a.value,
+                    "before": a.before,
+                    "after": a.after,
+                }
+                for r in self.runs
+                for c in r.issues
+                for a in c.contributions
+            ],
+            columns=["shock", "model", "issue", "actor", "contribution", "before", "after"],
+        )
+
+
+def _f(x: Any) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def compare(
@@ -371,10 +469,6 @@ def _pivot(actors: Sequence[str], w: F, x: F, forecast: float) -> str | None:
         return None
     best = min(candidates, key=lambda i: (abs(x[i] - forecast), -w[i], i))
     return actors[best]
-
-
-def _num(x: float) -> float | None:
-    return None if not np.isfinite(x) else float(x)
 
 
 def notable(change: IssueChange, scale_range: float) -> bool:

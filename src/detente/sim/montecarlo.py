@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,8 +28,12 @@ from detente.models import get_model
 from detente.models.registry import BatchFunction, pad_rounds
 from detente.scenario import Scenario, Threshold
 from detente.scenario.batch import ScenarioBatch as Batch
+from detente.serial import floats, number, plain
 from detente.sim.draws import draw
 from detente.sim.executors import Executor, InlineExecutor
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F = NDArray[np.float64]
 
@@ -52,9 +56,13 @@ class MCResult:
         Axis labels.
     forecasts
         ``forecasts[replicate, issue]`` (NaN where a replicate has no forecast).
+    fan_values
+        ``fan_values[q, round, issue]``: the :data:`QUANTILES` over replicates of the
+        ``c·s``-weighted median of the positions after each round (round 0 = the drawn input).
     centre
-        ``centre[replicate, round, issue]``: the ``c·s``-weighted median of the positions after
-        each round (round 0 = the drawn input), padded with the final state.
+        ``centre[replicate, round, issue]``, those medians per replicate, padded with the final
+        state; kept by :func:`monte_carlo` in the process, not written by :meth:`to_dict`
+        (``None`` after :meth:`from_dict`).
     thresholds
         The scenario's thresholds.
     notes
@@ -68,9 +76,10 @@ class MCResult:
     actors: tuple[str, ...]
     issues: tuple[str, ...]
     forecasts: F
-    centre: F
+    fan_values: F
     thresholds: tuple[Threshold, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    centre: F | None = None
 
     @property
     def draws(self) -> int:
@@ -103,6 +112,10 @@ class MCResult:
 
     def fan(self, qs: Sequence[float] = QUANTILES) -> F:
         """``[len(qs), round, issue]`` quantiles of :attr:`centre` over replicates."""
+        if tuple(qs) == QUANTILES:
+            return self.fan_values
+        if self.centre is None:
+            raise ValueError(f"only the quantiles {QUANTILES} are kept with this result")
         return _nanquantile(self.centre, qs)
 
     def summary(self) -> dict[str, Any]:
@@ -111,7 +124,7 @@ class MCResult:
         probs = self.threshold_probabilities()
         return {
             "issues": {
-                k: {"median": _num(q[1, j]), "q05": _num(q[0, j]), "q95": _num(q[2, j])}
+                k: {"median": number(q[1, j]), "q05": number(q[0, j]), "q95": number(q[2, j])}
                 for j, k in enumerate(self.issues)
             },
             "thresholds": [
@@ -119,6 +132,67 @@ class MCResult:
                 for t, p in zip(self.thresholds, probs, strict=True)
             ],
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table ``model, replicate, issue, forecast`` (needs pandas)."""
+        import pandas as pd
+
+        r, m = self.forecasts.shape
+        return pd.DataFrame(
+            {
+                "model": self.model,
+                "replicate": np.repeat(np.arange(r), m),
+                "issue": np.tile(np.asarray(self.issues, dtype=object), r),
+                "forecast": self.forecasts.reshape(-1),
+            }
+        )
+
+    def fan_frame(self) -> pd.DataFrame:
+        """Tidy table ``model, round, issue, quantile, value`` of the fan chart."""
+        import pandas as pd
+
+        q, t, m = self.fan_values.shape
+        idx = np.indices((q, t, m)).reshape(3, -1)
+        return pd.DataFrame(
+            {
+                "model": self.model,
+                "round": idx[1],
+                "issue": np.asarray(self.issues, dtype=object)[idx[2]],
+                "quantile": np.asarray(QUANTILES)[idx[0]],
+                "value": self.fan_values.reshape(-1),
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MCResult:
+        """The result of a :meth:`to_dict` object (``from_dict(d).to_dict() == d``); ``centre``
+        is not part of it. Raises ``ValueError`` for an object of another shape."""
+        try:
+            issues = tuple(data["issues"])
+            by_issue = data["rounds"]["by_issue"]
+            fan = floats([by_issue[k] for k in issues])  # [issue, round, q]
+            if tuple(data["rounds"]["quantiles"]) != QUANTILES:
+                raise ValueError(f"quantiles {data['rounds']['quantiles']}, expected {QUANTILES}")
+            thresholds = tuple(
+                Threshold.model_validate({k: v for k, v in t.items() if k != "probability"})
+                for t in data["thresholds"]
+            )
+            return cls(
+                scenario=str(data["scenario"]),
+                model=str(data["model"]),
+                seed=int(data["seed"]),
+                params=dict(data["params"]),
+                actors=tuple(data["actors"]),
+                issues=issues,
+                forecasts=floats([[row[k] for k in issues] for row in data["forecasts"]]).reshape(
+                    len(data["forecasts"]), len(issues)
+                ),
+                fan_values=np.ascontiguousarray(np.transpose(fan, (2, 1, 0))),
+                thresholds=thresholds,
+                notes=tuple(data["notes"]),
+            )
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"not a Monte Carlo result: {exc!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Summary, fan-chart quantiles and every replicate's forecast; no timings (so the same
@@ -129,19 +203,20 @@ class MCResult:
             "model": self.model,
             "seed": self.seed,
             "draws": self.draws,
-            "params": _jsonable(dict(self.params)),
+            "actors": list(self.actors),
+            "params": plain(dict(self.params)),
             **self.summary(),
             "rounds": {
                 "statistic": "c·s-weighted median of the positions",
                 "quantiles": list(QUANTILES),
                 "by_issue": {
-                    k: [[_num(v) for v in fan[:, t, j]] for t in range(fan.shape[1])]
+                    k: [[number(v) for v in fan[:, t, j]] for t in range(fan.shape[1])]
                     for j, k in enumerate(self.issues)
                 },
             },
             "notes": list(self.notes),
             "forecasts": [
-                {k: _num(v) for k, v in zip(self.issues, row, strict=True)}
+                {k: number(v) for k, v in zip(self.issues, row, strict=True)}
                 for row in self.forecasts
             ],
         }
@@ -154,18 +229,6 @@ def _nanquantile(a: F, qs: Sequence[float]) -> F:
     if ok.any():
         out[:, ok] = np.nanquantile(a[:, ok], qs, axis=0)
     return out
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 ChunkTask = tuple[str, Batch, Mapping[str, Any], Sequence[np.random.SeedSequence]]
@@ -307,7 +370,8 @@ def monte_carlo(
         actors=base.actors,
         issues=base.issues,
         forecasts=forecasts,
-        centre=centre,
+        fan_values=_nanquantile(centre, QUANTILES),
         thresholds=tuple(scenario.thresholds),
         notes=tuple(notes),
+        centre=centre,
     )

@@ -34,7 +34,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,8 +43,12 @@ from detente.models import get_model
 from detente.scenario import Estimate, Scenario
 from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
+from detente.serial import number, plain
 from detente.sim.executors import Executor
 from detente.sim.montecarlo import Progress, batch_function, run_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F = NDArray[np.float64]
 
@@ -105,6 +109,7 @@ class Input:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "col": self.col,
             "value": self.value,
             "low": self.low,
             "high": self.high,
@@ -235,8 +240,10 @@ class SensitivityResult:
     inputs: tuple[Input, ...]
     issues: tuple[str, ...]
     ranking: Mapping[str, tuple[Ranked, ...]]
-    outputs: F
+    outputs: F | None
+    """``outputs[sample, issue]``, kept in the process; ``None`` after :meth:`from_dict`."""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    n_evaluations: int | None = None
 
     @property
     def key(self) -> str:
@@ -253,7 +260,69 @@ class SensitivityResult:
     @property
     def evaluations(self) -> int:
         """Number of model evaluations."""
-        return int(self.outputs.shape[0])
+        if self.outputs is not None:
+            return int(self.outputs.shape[0])
+        return int(self.n_evaluations or 0)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SensitivityResult:
+        """The result of a :meth:`to_dict` object (``from_dict(d).to_dict() == d``); the raw
+        outputs are not part of it."""
+        try:
+            issues = tuple(data["issues"])
+            return cls(
+                scenario=str(data["scenario"]),
+                model=str(data["model"]),
+                method=str(data["method"]),
+                seed=int(data["seed"]),
+                samples=int(data["samples"]),
+                params=dict(data["params"]),
+                inputs=tuple(
+                    Input(
+                        str(x["name"]),
+                        int(x["col"]),
+                        float(x["value"]),
+                        float(x["low"]),
+                        float(x["high"]),
+                        str(x["bounds"]),
+                    )
+                    for x in data["inputs"]
+                ),
+                issues=issues,
+                ranking={
+                    k: tuple(
+                        Ranked(
+                            str(r["input"]),
+                            {
+                                m: math.nan if v is None else float(v)
+                                for m, v in r.items()
+                                if m != "input"
+                            },
+                        )
+                        for r in data["issues"][k]
+                    )
+                    for k in issues
+                },
+                outputs=None,
+                notes=tuple(data["notes"]),
+                n_evaluations=int(data["evaluations"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a sensitivity result: {exc!r}") from None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table ``model, issue, input, metric, value`` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {"model": self.model, "issue": k, "input": r.input, "metric": m, "value": v}
+                for k in self.issues
+                for r in self.ranking[k]
+                for m, v in r.values.items()
+            ],
+            columns=["model", "issue", "input", "metric", "value"],
+        )
 
     def index(self, issue: str, metric: str) -> dict[str, float]:
         """``{input: value}`` of one metric for one issue."""
@@ -268,22 +337,18 @@ class SensitivityResult:
             "seed": self.seed,
             "samples": self.samples,
             "evaluations": self.evaluations,
-            "params": {str(k): v for k, v in self.params.items()},
+            "params": plain(dict(self.params)),
             "ranked_by": self.key,
             "inputs": [x.to_dict() for x in self.inputs],
             "issues": {
                 k: [
-                    {"input": r.input, **{m: _num(r.values[m]) for m in self.metrics}}
+                    {"input": r.input, **{m: number(r.values[m]) for m in self.metrics}}
                     for r in self.ranking[k]
                 ]
                 for k in self.issues
             },
             "notes": list(self.notes),
         }
-
-
-def _num(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
 
 
 def _salib() -> tuple[Any, Any, Any, Any]:

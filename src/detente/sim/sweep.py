@@ -18,15 +18,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import get_model
 from detente.scenario import Scenario
+from detente.serial import floats, number
 from detente.sim.executors import Executor, InlineExecutor
 from detente.sim.shocks import apply_shocks, run_shocked, schedule
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 F = NDArray[np.float64]
 
@@ -74,12 +78,49 @@ class SweepResult:
         for p, values in enumerate(self.points):
             for j, k in enumerate(self.issues):
                 row: dict[str, Any] = {"point": p, **values, "issue": k}
-                row["forecast"] = _num(self.forecast[p, j])
+                row["forecast"] = number(self.forecast[p, j])
                 if self.q05 is not None and self.q95 is not None:
-                    row["q05"] = _num(self.q05[p, j])
-                    row["q95"] = _num(self.q95[p, j])
+                    row["q05"] = number(self.q05[p, j])
+                    row["q95"] = number(self.q95[p, j])
                 out.append(row)
         return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: :meth:`rows` with ``model`` first (needs pandas)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows())
+        frame.insert(0, "model", self.model)
+        return frame.fillna(value=np.nan)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SweepResult:
+        """The result of a :meth:`to_dict` object (``from_dict(d).to_dict() == d``)."""
+        try:
+            points = data["points"]
+            issues = tuple(points[0]["forecast"]) if points else ()
+            with_q = bool(points) and "q05" in points[0]
+
+            def table(key: str) -> F:
+                return floats([[p[key][k] for k in issues] for p in points]).reshape(
+                    len(points), len(issues)
+                )
+
+            return cls(
+                scenario=str(data["scenario"]),
+                model=str(data["model"]),
+                seed=int(data["seed"]),
+                draws=int(data["draws"]),
+                keys=tuple(data["grid"]),
+                points=tuple(dict(p["values"]) for p in points),
+                issues=issues,
+                forecast=table("forecast"),
+                q05=table("q05") if with_q else None,
+                q95=table("q95") if with_q else None,
+                notes=tuple(data["notes"]),
+            )
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"not a sweep result: {exc!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but timings: the same inputs and seed give identical output."""
@@ -93,11 +134,11 @@ class SweepResult:
                 {
                     "point": p,
                     "values": values,
-                    "forecast": {k: _num(self.forecast[p, j]) for j, k in enumerate(self.issues)},
+                    "forecast": {k: number(self.forecast[p, j]) for j, k in enumerate(self.issues)},
                     **(
                         {
-                            "q05": {k: _num(self.q05[p, j]) for j, k in enumerate(self.issues)},
-                            "q95": {k: _num(self.q95[p, j]) for j, k in enumerate(self.issues)},
+                            "q05": {k: number(self.q05[p, j]) for j, k in enumerate(self.issues)},
+                            "q95": {k: number(self.q95[p, j]) for j, k in enumerate(self.issues)},
                         }
                         if self.q05 is not None and self.q95 is not None
                         else {}
@@ -107,10 +148,6 @@ class SweepResult:
             ],
             "notes": list(self.notes),
         }
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
 
 
 PointTask = tuple[Scenario, str, tuple[str, ...], dict[str, Any], int, int]
