@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_serializer,
     model_validator,
@@ -330,12 +331,40 @@ class Scenario(_Model):
             return self.sources[ref]
         return ref
 
+    def check(self) -> None:
+        """Validate the whole scenario again, for one edited in place in Python (a field set
+        on an actor or stance is checked alone, not against the scenario: a position against
+        its issue's scale, say). Raises ``ValueError`` in one line naming the field.
+
+        Examples
+        --------
+        >>> from detente.io import load_default
+        >>> sc = load_default()
+        >>> sc.actors[0].stances["territory"].position.value = 500.0
+        >>> try:
+        ...     sc.check()
+        ... except ValueError as err:
+        ...     print(str(err)[:60])
+        scenario 'ukraine-talks': actor 'russia', issue 'territory':
+        """
+        try:
+            type(self).model_validate(self.model_dump())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            text = str(first["msg"]).removeprefix("Value error, ")
+            raise ValueError(
+                f"scenario {self.name!r}: {where + ': ' if where else ''}{text}"
+            ) from None
+
     def arrays(self, *, require_complete: bool = False) -> ScenarioArrays:
-        """Labelled arrays for the models.
+        """Labelled arrays for the models, after :meth:`check` (so a scenario edited in Python
+        is validated again before any model runs on it).
 
         Missing stances get position NaN and salience 0 and are marked in ``present``;
         with ``require_complete`` a missing stance raises ``ValueError`` instead.
         """
+        self.check()
         issue_ids = tuple(i.id for i in self.issues)
         n, m = len(self.actors), len(issue_ids)
         capability = np.array([a.capability.value for a in self.actors], dtype=np.float64)
