@@ -21,6 +21,7 @@ from rich.table import Table
 from detente import io, report
 from detente.errors import InputError
 from detente.models import DEFAULT_SEED, get_model, models, run
+from detente.report.explain import explain as explain_trace
 from detente.scenario import Scenario
 from detente.store import RunKind, StoreError
 from detente.trace import Labels, Trace
@@ -318,7 +319,7 @@ def explain(
     for t in traces:
         spec = get_model(t.model)
         console.print(f"[bold]{spec.title}[/] ({spec.name})", highlight=False)
-        lines = spec.explain(t, labels) if spec.explain else []
+        lines = explain_trace(t, labels)
         for line in lines or ["(this model gives no explanation)"]:
             console.print(f"  {line}", highlight=False)
         for note in t.notes:

@@ -17,6 +17,7 @@ from detente import io
 from detente.models import eu, eu_kernel, run
 from detente.models.baselines import weighted_median
 from detente.models.eu import CLASSES, KINDS, Choices, EUResult, resolve_choices, simulate
+from detente.report.explain import eu as eu_explain
 from detente.scenario import Scenario
 from detente.trace import Labels
 from tests.conftest import shared_path
@@ -592,7 +593,7 @@ def test_details_and_notes_follow_the_scenario_issue_order() -> None:
     trace = run(sc, "eu")
     assert list(trace.details["issues"]) == ["a", "b", "c"]
     assert [note.split(":")[0] for note in trace.notes] == ["b"]
-    lines = eu.explain(trace, Labels())
+    lines = eu_explain.explain(trace, Labels())
     assert [line.split(":")[0] for line in lines if not line.startswith(" ")] == ["a", "b", "c"]
 
 
@@ -682,7 +683,7 @@ def test_q_below_one_runs_and_stays_on_the_axis() -> None:
 def _explain(dataset: str, **params: object) -> list[str]:
     sc = io.read(_bdm("inputs", f"{dataset}.csv"))
     labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
-    return eu.explain(run(sc, "eu", params=params), labels)
+    return eu_explain.explain(run(sc, "eu", params=params), labels)
 
 
 def test_explain_names_the_movers_of_the_emission_case() -> None:
@@ -706,7 +707,7 @@ def test_explain_merges_quiet_rounds_and_caps_long_ones() -> None:
     assert lines[-1] == "  rounds 5–10: nobody moved; the median stays at 7."
     china = _explain("china", variant="paper")
     assert any("more actors moved less" in line for line in china)
-    assert all(line.count(" moved from ") <= eu.MAX_MOVES_EXPLAINED for line in china)
+    assert all(line.count(" moved from ") <= eu_explain.MAX_MOVES_EXPLAINED for line in china)
 
 
 def test_kind_and_class_names_are_stable() -> None:

@@ -21,6 +21,7 @@ from detente import io
 from detente.models import run, smp
 from detente.models import smp_kernel as K
 from detente.models import smp_tables as T
+from detente.report.explain import smp as smp_explain
 from detente.scenario import ScenarioArrays
 from detente.trace import Labels, Trace
 from tests.conftest import shared_path
@@ -482,7 +483,7 @@ def test_unanimous_scenario_never_moves() -> None:
     np.testing.assert_allclose(trace.forecast, same[0])
     assert all(v == 0.0 for v in trace.details["per_turn"][0]["risk_attitudes"].values())
     assert any("risk neutral" in note for note in trace.notes)
-    lines = smp.explain(trace, Labels())
+    lines = smp_explain.explain(trace, Labels())
     assert "no actor moved" in lines[1]
     assert "the forecast did not move" in lines[1]
     compat = run(arrays, "smp", params={"ktab_compat": True})
@@ -517,7 +518,7 @@ def test_ukraine_talks_runs_and_notes_the_salience_union() -> None:
     used = trace.details["saliences_used"]
     assert all(sum(v.values()) <= 1 + 1e-12 for v in used.values())
     labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
-    lines = smp.explain(trace, labels)
+    lines = smp_explain.explain(trace, labels)
     assert lines[0].startswith("start:")
     assert lines[-1].startswith("end after")
     assert any("adopted" in line and "forecast moved" in line for line in lines)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from detente.scenario import Scenario, ScenarioArrays
 from detente.scenario.batch import ScenarioBatch
-from detente.trace import Labels, Trace
+from detente.trace import Trace
 
 ModelFunction = Callable[[ScenarioArrays, np.random.Generator, Mapping[str, Any]], Trace]
 """A model: a pure function of the scenario arrays, a random generator and its parameters."""
@@ -27,9 +27,6 @@ the positions after each round (round 0 = the replicate's input), a replicate th
 early repeating its final state. Replicate ``r`` gives the forecast a single run of its inputs
 gives; a model with ``streams`` draws its randomness from ``streams[r]`` only (as the single
 run from ``default_rng(streams[r])``), so chunking never changes a number."""
-
-Explainer = Callable[[Trace, Labels], list[str]]
-"""Turns a trace into plain sentences, naming actors and issues by their display names."""
 
 DEFAULT_SEED = 0
 
@@ -82,7 +79,6 @@ class ModelSpec:
     function: ModelFunction
     parameters: tuple[Parameter, ...] = ()
     aliases: tuple[str, ...] = field(default_factory=tuple)
-    explain: Explainer | None = None
     rounds_parameter: str | None = None
     """The parameter that bounds the number of rounds (None: a one-step model)."""
     batch: BatchFunction | None = None
