@@ -93,3 +93,34 @@ def test_the_json_helper() -> None:
     np.testing.assert_array_equal(floats([None, 1]), [np.nan, 1.0])
     with pytest.raises(ValueError, match="not a trace"):
         Trace.from_dict({"model": "x"})
+
+
+def test_a_stored_record_gives_back_its_result_objects() -> None:
+    from tests.report.conftest import make_record
+
+    sc = load_default()
+    trace = run(sc, "median")
+    record = make_record(sc, "run", ["median"], [trace.to_dict(scenario=sc.name, seed=0)])
+    got = record.result()
+    assert isinstance(got, list)
+    assert isinstance(got[0], Trace)
+    np.testing.assert_array_equal(got[0].forecast, trace.forecast)
+    mc = monte_carlo(sc, "median", 30, seed=1)
+    assert isinstance(make_record(sc, "mc", ["median"], mc.to_dict()).result(), MCResult)
+    cmp = compare(sc, ["summit"], ["mean"], seed=0)
+    back = make_record(sc, "compare", ["mean"], cmp.to_dict()).result()
+    assert isinstance(back, Comparison)
+    assert back.to_dict() == _through_json(cmp.to_dict())
+
+
+def test_records_written_before_wave_2_still_load() -> None:
+    """Monte Carlo records had no "actors", comparisons no "issues" nor run notes."""
+    sc = load_default()
+    old_mc = monte_carlo(sc, "median", 20, seed=1).to_dict()
+    del old_mc["actors"]
+    assert MCResult.from_dict(old_mc).actors == ()
+    old_cmp = compare(sc, ["summit"], ["mean"], seed=0).to_dict()
+    del old_cmp["issues"]
+    for r in old_cmp["results"]:
+        del r["notes"], r["timing"]
+    assert Comparison.from_dict(old_cmp).issues == tuple(i.id for i in sc.issues)

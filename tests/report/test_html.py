@@ -16,6 +16,7 @@ pytest.importorskip("jinja2")
 
 from detente.evidence import DocumentStore, quote
 from detente.io import resolve
+from detente.models import run
 from detente.report.html import anchor_problems, render_report
 from detente.report.plots import MissingExtraError
 from detente.scenario import Anchor, Scenario
@@ -349,16 +350,7 @@ def test_changed_document_is_flagged_not_fatal(
 def test_seed_articles_are_quoted() -> None:
     seeds = DocumentStore.from_dir(shared_path("seeds"))
     sc = resolve("ukraine-talks").scenario
-    trace = {
-        "scenario": sc.name,
-        "model": "mean",
-        "seed": 0,
-        "forecast": {i.id: 50.0 for i in sc.issues},
-        "rounds": [],
-        "params": {},
-        "notes": [],
-        "details": {},
-    }
+    trace = run(sc, "mean").to_dict(scenario=sc.name, seed=0)
     record = make_record(sc, "run", ["mean"], trace)
     page = render_report(record, seeds)
     anchors = [

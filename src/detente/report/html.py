@@ -26,8 +26,11 @@ from detente.report.plots import MissingExtraError
 from detente.scenario import Anchor, Citation, Judgement, Scenario, Source, SourceRef, Threshold
 from detente.scenario.shocks import AddActor
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
-from detente.sim.compare import NOTABLE
+from detente.sim.compare import NOTABLE, Comparison, IssueChange, ShockRun
+from detente.sim.montecarlo import QUANTILES, MCResult
+from detente.sim.sensitivity import SensitivityResult
 from detente.store.record import RunRecord
+from detente.trace import Trace
 
 REPORT_EXTRA = "HTML reports need the 'report' extra: pip install \"detente[report]\""
 
@@ -196,16 +199,15 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
     names = _Names.of(scenario)
     sources = _Sources(scenario, documents)
     sections = [_inputs(scenario, sources)]
-    results = record.results
-    if record.kind == "run":
-        sections += _run_sections(scenario, names, charts, _traces(results))
-    elif record.kind == "mc":
-        sections += _mc_sections(scenario, names, charts, results)
-    elif record.kind in ("compare", "shock"):
-        sections += _compare_sections(scenario, names, charts, results)
-    elif record.kind == "sensitivity":
-        top = _top(record.params)
-        sections += _sensitivity_sections(scenario, names, charts, results, top)
+    result = record.result()
+    if isinstance(result, list):
+        sections += _run_sections(scenario, names, charts, result)
+    elif isinstance(result, MCResult):
+        sections += _mc_sections(scenario, names, charts, result)
+    elif isinstance(result, Comparison):
+        sections += _compare_sections(scenario, names, charts, result)
+    else:
+        sections += _sensitivity_sections(scenario, names, charts, result, _top(record.params))
     template = env.get_template("report.html.j2")
     page: str = template.render(
         title=f"detente run {record.id}: {record.scenario_name} ({record.kind})",
@@ -581,26 +583,6 @@ def _source_block(sources: _Sources) -> Block:
 # -- run: forecast and positions by round ---------------------------------------------------------
 
 
-def _traces(results: Any) -> list[Mapping[str, Any]]:
-    return list(results) if isinstance(results, list) else [results]
-
-
-def _positions(trace: Mapping[str, Any]) -> tuple[list[str], list[str], np.ndarray[Any, Any]]:
-    """``(actors, issues, positions[round, actor, issue])`` from a trace's ``rounds``."""
-    actors: dict[str, int] = {}
-    issues: dict[str, int] = {}
-    for state in trace["rounds"]:
-        for entry in state:
-            actors.setdefault(entry["actor"], len(actors))
-            issues.setdefault(entry["issue"], len(issues))
-    out = np.full((len(trace["rounds"]), len(actors), len(issues)), np.nan)
-    for r, state in enumerate(trace["rounds"]):
-        for entry in state:
-            if entry["position"] is not None:
-                out[r, actors[entry["actor"]], issues[entry["issue"]]] = entry["position"]
-    return list(actors), list(issues), out
-
-
 def _issue_ids(scenario: Scenario, *found: Sequence[str]) -> list[str]:
     """The scenario's issues in order, then any others the results name."""
     ids = [i.id for i in scenario.issues]
@@ -610,23 +592,24 @@ def _issue_ids(scenario: Scenario, *found: Sequence[str]) -> list[str]:
 
 
 def _run_sections(
-    scenario: Scenario, names: _Names, charts: _ChartMaker, traces: list[Mapping[str, Any]]
+    scenario: Scenario, names: _Names, charts: _ChartMaker, traces: list[Trace]
 ) -> list[Section]:
-    issues = _issue_ids(scenario, *[list(t["forecast"]) for t in traces])
+    issues = _issue_ids(scenario, *[list(t.issues) for t in traces])
+    forecasts = [t.forecast_by_issue() for t in traces]
     table = Table(
-        [Column("issue"), Column("scale")]
-        + [Column(str(t["model"]), numeric=True) for t in traces],
+        [Column("issue"), Column("scale")] + [Column(t.model, numeric=True) for t in traces],
         [
             [Cell(names.issue(k)), Cell(_scale_text(scenario, k))]
-            + [_number(t["forecast"].get(k), strong=True) for t in traces]
+            + [_number(f.get(k), strong=True) for f in forecasts]
             for k in issues
         ],
         caption="Forecast per issue, on the issue's own scale",
         id="forecast-table",
     )
-    forecast = Section("forecast", "Forecast", [table, *_notes(traces)])
+    notes = _notes([(t.model, t.notes) for t in traces])
+    forecast = Section("forecast", "Forecast", [table, *notes])
     blocks: list[Block] = []
-    one_round = [str(t["model"]) for t in traces if len(t["rounds"]) < 2]
+    one_round = [t.model for t in traces if t.rounds < 2]
     if one_round:
         blocks.append(
             Text(
@@ -636,29 +619,29 @@ def _run_sections(
                 ]
             )
         )
-    for t in traces:
-        actors, found, pos = _positions(t)
-        model = str(t["model"])
-        if pos.shape[0] < 2:
+    for t, f in zip(traces, forecasts, strict=True):
+        if t.rounds < 2:
             continue
-        figs = []
-        for k in issues:
-            if k in found:
-                j = found.index(k)
-                figs.append(
-                    charts.positions(
-                        scenario, names, model, k, actors, pos[:, :, j], t["forecast"].get(k)
-                    )
-                )
-        blocks.append(
-            Text([f"{pos.shape[0] - 1} rounds after the input (round 0)."], heading=model)
-        )
+        figs = [
+            charts.positions(
+                scenario,
+                names,
+                t.model,
+                k,
+                list(t.actors),
+                t.positions[:, :, t.issues.index(k)],
+                f.get(k),
+            )
+            for k in issues
+            if k in t.issues
+        ]
+        blocks.append(Text([f"{t.rounds - 1} rounds after the input (round 0)."], heading=t.model))
         blocks.append(Charts(figs))
     return [forecast, Section("positions", "Positions by round", blocks)]
 
 
-def _notes(items: Sequence[Mapping[str, Any]]) -> list[Block]:
-    lines = [f"{item['model']}: {note}" for item in items for note in item.get("notes", [])]
+def _notes(items: Sequence[tuple[str, Sequence[str]]]) -> list[Block]:
+    lines = [f"{model}: {note}" for model, notes in items for note in notes]
     return [Text(lines, heading="Notes", css="notes")] if lines else []
 
 
@@ -666,11 +649,12 @@ def _notes(items: Sequence[Mapping[str, Any]]) -> list[Block]:
 
 
 def _mc_sections(
-    scenario: Scenario, names: _Names, charts: _ChartMaker, mc: Mapping[str, Any]
+    scenario: Scenario, names: _Names, charts: _ChartMaker, mc: MCResult
 ) -> list[Section]:
-    summary: Mapping[str, Mapping[str, Any]] = mc["issues"]
-    issues = _issue_ids(scenario, list(summary))
-    issues = [k for k in issues if k in summary]
+    summary = mc.summary()
+    per_issue: Mapping[str, Mapping[str, Any]] = summary["issues"]
+    thresholds: list[Mapping[str, Any]] = summary["thresholds"]
+    issues = [k for k in _issue_ids(scenario, list(mc.issues)) if k in per_issue]
     table = Table(
         [
             Column("issue"),
@@ -683,17 +667,17 @@ def _mc_sections(
             [
                 Cell(names.issue(k)),
                 Cell(_scale_text(scenario, k)),
-                _number(summary[k].get("median"), strong=True),
-                _number(summary[k].get("q05")),
-                _number(summary[k].get("q95")),
+                _number(per_issue[k].get("median"), strong=True),
+                _number(per_issue[k].get("q05")),
+                _number(per_issue[k].get("q95")),
             ]
             for k in issues
         ],
-        caption=f"{mc['model']}: forecast over {mc['draws']} draws (median and 90 % band)",
+        caption=f"{mc.model}: forecast over {mc.draws} draws (median and 90 % band)",
         id="forecast-table",
     )
     blocks: list[Block] = [table]
-    if mc.get("thresholds"):
+    if thresholds:
         blocks.append(
             Table(
                 [Column("threshold"), Column("condition"), Column("probability", numeric=True)],
@@ -703,35 +687,35 @@ def _mc_sections(
                         Cell(_condition(t)),
                         _number(t.get("probability"), 3, strong=True),
                     ]
-                    for t in mc["thresholds"]
+                    for t in thresholds
                 ],
                 caption="Probability of each threshold (share of draws)",
                 id="thresholds",
             )
         )
-    blocks += _notes([mc])
-    by_issue: Mapping[str, Any] = mc["rounds"]["by_issue"]
-    quantiles = [float(q) for q in mc["rounds"]["quantiles"]]
+    blocks += _notes([(mc.model, mc.notes)])
+    fan = mc.fan()  # [quantile, round, issue]
     figs = [
-        charts.fan(scenario, names, k, quantiles, by_issue[k], mc.get("thresholds", []))
+        charts.fan(
+            scenario, names, k, QUANTILES, fan[:, :, mc.issues.index(k)].T.tolist(), thresholds
+        )
         for k in issues
-        if k in by_issue
     ]
-    statistic = str(mc["rounds"].get("statistic", ""))
-    fan = Section(
+    section = Section(
         "fan",
         "Fan chart",
         [
             Text(
                 [
-                    f"Per issue and round, the quantiles over the {mc['draws']} draws of the"
-                    f" {statistic} (round 0 = the drawn inputs); dashed lines are thresholds."
+                    f"Per issue and round, the quantiles over the {mc.draws} draws of the"
+                    " c·s-weighted median of the positions (round 0 = the drawn inputs); dashed"
+                    " lines are thresholds."
                 ]
             ),
             Charts(figs),
         ],
     )
-    return [Section("forecast", "Forecast", blocks), fan]
+    return [Section("forecast", "Forecast", blocks), section]
 
 
 def _condition(t: Mapping[str, Any]) -> str:
@@ -763,25 +747,24 @@ def _shock_parts(scenario: Scenario, name: str) -> list[str]:
 
 
 def _compare_sections(
-    scenario: Scenario, names: _Names, charts: _ChartMaker, comp: Mapping[str, Any]
+    scenario: Scenario, names: _Names, charts: _ChartMaker, comp: Comparison
 ) -> list[Section]:
-    models = [str(m) for m in comp["models"]]
-    baseline: Mapping[str, Mapping[str, Any]] = comp["baseline"]
-    issues = _issue_ids(scenario, *[list(baseline[m]) for m in models])
+    models = list(comp.models)
+    issues = _issue_ids(scenario, *[list(comp.baseline[m]) for m in models])
     base = Table(
         [Column("issue"), Column("scale")] + [Column(m, numeric=True) for m in models],
         [
             [Cell(names.issue(k)), Cell(_scale_text(scenario, k))]
-            + [_number(baseline[m].get(k), strong=True) for m in models]
+            + [_number(comp.baseline[m].get(k), strong=True) for m in models]
             for k in issues
         ],
         caption="Baseline forecast per issue (no shock)",
         id="forecast-table",
     )
     sections = [Section("forecast", "Forecast", [base])]
-    runs: dict[str, list[Mapping[str, Any]]] = {}
-    for r in comp["results"]:
-        runs.setdefault(str(r["shock"]), []).append(r)
+    runs: dict[str, list[ShockRun]] = {}
+    for r in comp.runs:
+        runs.setdefault(r.shock, []).append(r)
     blocks: list[Block] = [
         Text(
             [
@@ -793,10 +776,11 @@ def _compare_sections(
     ]
     for n, (shock, shock_runs) in enumerate(runs.items()):
         blocks.append(Text(_shock_parts(scenario, shock), heading=f"Shock: {shock}"))
-        rows: list[list[Cell]] = []
-        for run in shock_runs:
-            for change in run["issues"]:
-                rows.append(_change_row(scenario, names, str(run["model"]), change))
+        rows = [
+            _change_row(scenario, names, run.model, change)
+            for run in shock_runs
+            for change in run.issues
+        ]
         blocks.append(
             Table(
                 [
@@ -814,43 +798,39 @@ def _compare_sections(
             )
         )
         blocks.append(Charts([charts.deltas(names, shock, shock_runs, issues)], wide=True))
-        notes = comp.get("shock_notes", {}).get(shock, [])
+        notes = comp.notes.get(shock, ())
         if notes:
             blocks.append(Text([str(x) for x in notes], heading="Notes", css="notes"))
     sections.append(Section("comparison", "Comparison with the baseline", blocks))
     return sections
 
 
-def _change_row(
-    scenario: Scenario, names: _Names, model: str, change: Mapping[str, Any]
-) -> list[Cell]:
-    issue = str(change["issue"])
-    delta = _num(change.get("delta"))
-    scale = _scale(scenario, issue)
+def _change_row(scenario: Scenario, names: _Names, model: str, change: IssueChange) -> list[Cell]:
+    delta = _num(change.delta)
+    scale = _scale(scenario, change.issue)
     notable = (
         delta is not None and scale is not None and abs(delta) >= NOTABLE * (scale[1] - scale[0])
     )
     delta_cell = _signed(delta)
     delta_cell.strong = notable
     top = [
-        f"{names.actor(str(c['actor']))} {_signed(c.get('contribution')).text}"
-        f" ({_fmt(_num(c.get('before')))} → {_fmt(_num(c.get('after')))})"
-        for c in change.get("contributions", [])[:3]
+        f"{names.actor(c.actor)} {_signed(c.value).text}"
+        f" ({_fmt(_num(c.before))} → {_fmt(_num(c.after))})"
+        for c in change.top
     ]
     pivot = ""
-    if change.get("method") == "counterfactual":
-        before, after = change.get("pivot_before"), change.get("pivot_after")
+    if change.method == "counterfactual":
         pivot = "pivotal actor: " + " → ".join(
-            names.actor(str(p)) if p else "–" for p in (before, after)
+            names.actor(p) if p else "–" for p in (change.pivot_before, change.pivot_after)
         )
     return [
         Cell(model),
-        Cell(names.issue(issue)),
-        _number(change.get("baseline")),
-        _number(change.get("shocked")),
+        Cell(names.issue(change.issue)),
+        _number(change.baseline),
+        _number(change.shocked),
         delta_cell,
-        Cell(str(change.get("method", ""))),
-        _number(change.get("explained"), 2),
+        Cell(change.method),
+        _number(change.explained, 2),
         Cell("; ".join(top) or "–", sub=pivot),
     ]
 
@@ -865,18 +845,16 @@ def _sensitivity_sections(
     scenario: Scenario,
     names: _Names,
     charts: _ChartMaker,
-    sens: Mapping[str, Any],
+    sens: SensitivityResult,
     top: int,
 ) -> list[Section]:
-    method = str(sens["method"])
-    key = str(sens.get("ranked_by", "ST" if method == "sobol" else "mu_star"))
-    by_name = {str(x["name"]): x for x in sens["inputs"]}
-    ranking: Mapping[str, list[Mapping[str, Any]]] = sens["issues"]
-    issues = [k for k in _issue_ids(scenario, list(ranking)) if k in ranking]
+    method, key = sens.method, sens.key
+    by_name = {x.name: x for x in sens.inputs}
+    issues = [k for k in _issue_ids(scenario, list(sens.issues)) if k in sens.ranking]
     intro = Text(
         [
-            f"{sens['model']}, {method}: {len(by_name)} inputs, {sens['samples']} samples,"
-            f" {sens['evaluations']} model evaluations, seed {sens['seed']}; inputs ranked by"
+            f"{sens.model}, {method}: {len(by_name)} inputs, {sens.samples} samples,"
+            f" {sens.evaluations} model evaluations, seed {sens.seed}; inputs ranked by"
             f" {_RANKED_BY.get(key, key)},"
             f" top {top} per issue shown."
         ]
@@ -888,21 +866,21 @@ def _sensitivity_sections(
     digits = 3 if method == "sobol" else 2
     blocks: list[Block] = [intro]
     for k in issues:
-        ranked = ranking[k][:top]
+        ranked = list(sens.ranking[k][:top])
         blocks.append(Text([], heading=names.issue(k)))
         if not ranked:
             blocks.append(Text(["Not analysed (see the notes)."]))
             continue
         rows = []
         for rank, r in enumerate(ranked, start=1):
-            inp = by_name.get(str(r["input"]), {})
+            inp = by_name.get(r.input)
             rows.append(
                 [
                     Cell(str(rank), value=rank, numeric=True),
-                    Cell(str(r["input"])),
-                    _number(inp.get("value"), 3, short=True),
-                    Cell(str(inp.get("bounds", ""))),
-                    *[_number(r.get(m), digits, strong=m == key) for m, _ in metrics],
+                    Cell(r.input),
+                    _number(inp.value if inp else None, 3, short=True),
+                    Cell(inp.bounds if inp else ""),
+                    *[_number(r.values.get(m), digits, strong=m == key) for m, _ in metrics],
                 ]
             )
         blocks.append(
@@ -918,8 +896,9 @@ def _sensitivity_sections(
                 id=f"sensitivity-{k}",
             )
         )
-        blocks.append(Charts([charts.tornado(names, k, ranked, method, key)], wide=True))
-    blocks += _notes([sens])
+        tornado_rows = [{"input": r.input, **r.values} for r in ranked]
+        blocks.append(Charts([charts.tornado(names, k, tornado_rows, method, key)], wide=True))
+    blocks += _notes([(sens.model, sens.notes)])
     return [Section("sensitivity", "Sensitivity (tornado)", blocks)]
 
 
@@ -1102,26 +1081,23 @@ class _ChartMaker:
         self,
         names: _Names,
         shock: str,
-        runs: Sequence[Mapping[str, Any]],
+        runs: Sequence[ShockRun],
         issues: Sequence[str],
     ) -> Chart:
         go = self.go
         fig = go.Figure()
         for n, run in enumerate(runs):
-            by_issue = {str(c["issue"]): c for c in run["issues"]}
+            by_issue = {c.issue: c for c in run.issues}
             shown = [k for k in issues if k in by_issue]
             fig.add_trace(
                 go.Bar(
                     x=[html.escape(names.issue(k)) for k in shown],
-                    y=[_num(by_issue[k].get("delta")) for k in shown],
+                    y=[_num(by_issue[k].delta) for k in shown],
                     customdata=[
-                        [
-                            _fmt(_num(by_issue[k].get("baseline"))),
-                            _fmt(_num(by_issue[k].get("shocked"))),
-                        ]
+                        [_fmt(_num(by_issue[k].baseline)), _fmt(_num(by_issue[k].shocked))]
                         for k in shown
                     ],
-                    name=html.escape(str(run["model"])),
+                    name=html.escape(run.model),
                     marker={"color": PALETTE[n % len(PALETTE)]},
                     hovertemplate="%{fullData.name}: Δ %{y:+.2f}"
                     " (%{customdata[0]} → %{customdata[1]})<extra></extra>",

@@ -202,7 +202,8 @@ class Comparison:
                 seed=int(data["seed"]),
                 models=models,
                 shocks=tuple(data["shocks"]),
-                issues=tuple(data["issues"]),
+                # records before wave 2 had no "issues": the baseline's keys are the issues
+                issues=tuple(data.get("issues") or data["baseline"][models[0]]),
                 baseline={m: {k: _f(v) for k, v in data["baseline"][m].items()} for m in models},
                 runs=tuple(
                     ShockRun(

@@ -182,7 +182,7 @@ class MCResult:
                 model=str(data["model"]),
                 seed=int(data["seed"]),
                 params=dict(data["params"]),
-                actors=tuple(data["actors"]),
+                actors=tuple(data.get("actors", ())),  # absent in records before wave 2
                 issues=issues,
                 forecasts=floats([[row[k] for k in issues] for row in data["forecasts"]]).reshape(
                     len(data["forecasts"]), len(issues)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from detente.sim.compare import Comparison
+    from detente.sim.montecarlo import MCResult
+    from detente.sim.sensitivity import SensitivityResult
+    from detente.trace import Trace
 
 RunKind = Literal["run", "mc", "compare", "shock", "sensitivity"]
 """The command that produced a run (``shock`` = several shocks applied together)."""
@@ -37,3 +43,25 @@ class RunRecord(RunSummary):
     scenario_yaml: str
     params: dict[str, Any]
     results: Any
+
+    def result(self) -> list[Trace] | MCResult | Comparison | SensitivityResult:
+        """The results as the objects that made them (``from_dict``): a list of traces for
+        ``run``, an ``MCResult``, a ``Comparison`` (``compare``, ``shock``) or a
+        ``SensitivityResult``. Raises ``ValueError`` for results of another shape."""
+        if self.kind == "run":
+            from detente.trace import Trace
+
+            items = self.results if isinstance(self.results, list) else [self.results]
+            return [Trace.from_dict(t) for t in items]
+        if self.kind == "mc":
+            from detente.sim.montecarlo import MCResult
+
+            return MCResult.from_dict(self.results)
+        if self.kind in ("compare", "shock"):
+            from detente.sim.compare import Comparison
+
+            return Comparison.from_dict(self.results)
+        from detente.sim.sensitivity import SensitivityResult
+
+        return SensitivityResult.from_dict(self.results)
+
