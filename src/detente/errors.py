@@ -39,6 +39,8 @@ class InputError(Exception):
             where.append(f"{self.row_kind} {self.row}")
         if self.column is not None:
             col = self.column if isinstance(self.column, int) else repr(self.column)
+            if isinstance(col, str) and len(col) > 100:
+                col = col[:97] + "..."
             where.append(f"{self.column_kind} {col}")
         text = f"{', '.join(where)}: {self.expected}"
         if self.found is not None:

@@ -21,12 +21,71 @@ ID_MAX = 80
 _ID_RE = re.compile(r"^\S(.*\S)?$")
 
 
+MAX_INT_DIGITS = 4300
+"""Integers read have at most this many digits: Python's default limit for turning them into
+text (``sys.get_int_max_str_digits``), past which printing one fails."""
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest input file read (64 MiB): hundreds of times any real scenario, and small
+enough that no reader runs out of memory on it."""
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def _open_for_reading(path: Path) -> int:
+    # O_NONBLOCK: a FIFO put in the file's place after the check below must not block open().
+    return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+
+
+def _refuse(path: Path, mode: int, size: int) -> None:
+    kind = _kind(mode)
+    if kind == "a directory":
+        raise InputError(path, "expected a file, got a directory")
+    if kind is not None:
+        raise InputError(path, f"expected a regular file, got {kind}")
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            path,
+            f"expected a file of at most {MAX_FILE_BYTES // 2**20} MiB, got {size:,} bytes",
+        )
+
+
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes; a missing, unreadable or non-regular file is an ``InputError``."""
+    """The file's bytes; a missing, unreadable, non-regular or too large file
+    (:data:`MAX_FILE_BYTES`) is an ``InputError``, raised before anything is read."""
     try:
-        if path.is_dir():
-            raise InputError(path, "expected a file, got a directory")
-        return path.read_bytes()
+        info = os.stat(path)
+        _refuse(path, info.st_mode, info.st_size)
+        fd = _open_for_reading(path)
+        try:
+            info = os.fstat(fd)  # the file opened may not be the one checked
+            _refuse(path, info.st_mode, info.st_size)
+            data = bytearray()
+            while len(data) <= MAX_FILE_BYTES:  # a file may grow, or (/proc) report size 0
+                chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(
+                path, f"expected a file of at most {MAX_FILE_BYTES // 2**20} MiB, got more"
+            )
+        return bytes(data)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except PermissionError:

@@ -107,6 +107,11 @@ def _unescape(field: str) -> str:
     return field.replace("$$", ",").replace("&quot;", '"')
 
 
+# Counts in a KTAB title line have at most this many digits: no file of MAX_FILE_BYTES holds
+# as many actor lines or columns, and longer ones are beyond what Python turns into numbers.
+_COUNT_DIGITS = 9
+
+
 def _is_count(text: str) -> bool:
     return re.fullmatch(r"\s*\d+\s*", text) is not None
 
@@ -165,15 +170,17 @@ def read_ktab_csv(path: Path, text: str) -> tuple[Scenario, list[str]]:
         )
     counts = []
     for col, what in ((2, "actors"), (3, "dimensions")):
-        if not _is_count(tf[col]) or int(tf[col]) < 1:
+        digits = tf[col].strip().lstrip("0")
+        if not _is_count(tf[col]) or not digits or len(digits) > _COUNT_DIGITS:
             raise InputError(
                 file,
-                f"expected the number of {what} (a whole number ≥ 1) in the title line",
+                f"expected the number of {what} (a whole number from 1 to"
+                f" {10**_COUNT_DIGITS - 1:,}) in the title line",
                 row=title.number,
                 column=col + 1,
                 found=tf[col].strip(),
             )
-        counts.append(int(tf[col]))
+        counts.append(int(digits))
     n_actors, n_dims = counts
     width = 3 + 2 * n_dims
     layout = (
@@ -506,7 +513,8 @@ class _XmlReader:
         if not text:
             self.notes.append("<prngSeed> is empty: no seed stored")
             return None
-        if not text.isdigit() or not text.isascii() or int(text) >= 2**64:
+        too_long = len(text.lstrip("0")) > 20  # 2^64 has 20 digits; int() refuses 4,301
+        if not text.isdigit() or not text.isascii() or too_long or int(text) >= 2**64:
             raise self.error(
                 elem, "prngSeed", "expected a seed: a whole number in [0, 2^64 - 1]", found=text
             )
@@ -649,17 +657,19 @@ def read_ktab_xml(path: Path, data: bytes) -> tuple[Scenario, list[str]]:
         raise InputError(
             file, f"expected well-formed XML ({message})", row=line, row_kind="line"
         ) from None
-    except LookupError:  # expat does not know the declared encoding
-        raise InputError(
-            file,
-            "expected an XML file in a known encoding (UTF-8)",
-            row=1,
-            row_kind="line",
-            found=declared.group(1).decode("ascii", "replace") if declared else None,
-        ) from None
     except defusedxml.DefusedXmlException:
         raise InputError(
             file, "expected plain XML without entity declarations or external references"
+        ) from None
+    except (LookupError, ValueError) as exc:  # an unknown encoding; a multi-byte one (UTF-32)
+        if isinstance(exc, ValueError) and "encoding" not in str(exc):
+            raise InputError(file, f"expected well-formed XML ({exc})") from None
+        raise InputError(
+            file,
+            "expected an XML file in a known encoding (UTF-8, UTF-16 or a one-byte encoding)",
+            row=1,
+            row_kind="line",
+            found=declared.group(1).decode("ascii", "replace") if declared else None,
         ) from None
     reader = _XmlReader(file, builder.lines)
     scenario = reader.read(root)

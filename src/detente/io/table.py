@@ -122,7 +122,10 @@ def cell_number(value: Cell, what: str, *, file: str, row: int, column: str | in
     if isinstance(value, bool | datetime | date | time):
         raise InputError(file, f"expected {what}", row=row, column=column, found=cell_text(value))
     if isinstance(value, int | float):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an integer beyond the floats (over 308 digits)
+            x = math.inf
         text = cell_text(value)
     else:
         text = cell_text(value)

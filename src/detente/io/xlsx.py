@@ -2,19 +2,22 @@
 
 Reading uses openpyxl in read-only mode with cached formula values (``data_only``), so a
 formula shows the value Excel last computed. Row numbers are Excel's. Errors name the file
-as ``book.xlsx (sheet 'Name')``.
+as ``book.xlsx (sheet 'Name')``. A workbook unzipping to more than :data:`MAX_UNZIPPED_BYTES`,
+or a sheet beyond :data:`MAX_ROWS` rows or :data:`MAX_CELLS` cells, is refused.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 
 from detente.errors import InputError
-from detente.io.common import ranges, slugify
+from detente.io.common import MAX_FILE_BYTES, MAX_INT_DIGITS, ranges, slugify
 from detente.io.table import (
     SheetRow,
     Table,
@@ -28,8 +31,27 @@ from detente.scenario import Scenario
 SHEET = "scenario"
 """The sheet the writer creates."""
 
+MAX_UNZIPPED_BYTES = 4 * MAX_FILE_BYTES
+"""The most a workbook may unzip to (256 MiB): no zip bomb; real workbooks shrink 5–10 times."""
+MAX_ROWS = 1_048_576
+"""Excel's own limit of rows on a sheet."""
+MAX_CELLS = 10_000_000
+"""The most cells read from a sheet, counting the empty ones up to its last used column."""
+
 
 def _open(data: bytes, file: str) -> Any:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unzipped = sum(info.file_size for info in zf.infolist())
+    except Exception:  # not a zip file: openpyxl says so below
+        unzipped = 0
+    if unzipped > MAX_UNZIPPED_BYTES:
+        # zipfile never unpacks more than the sizes stated, so their total bounds the work.
+        raise InputError(
+            file,
+            f"expected a workbook that unzips to at most {MAX_UNZIPPED_BYTES // 2**20} MiB,"
+            f" got {unzipped:,} bytes",
+        )
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for files it cannot read
@@ -39,15 +61,36 @@ def _open(data: bytes, file: str) -> Any:
 
 
 def _rows(ws: Any, file: str) -> list[SheetRow]:
+    where = f"{file} (sheet {ws.title!r})"
+    rows: list[SheetRow] = []
+    cells = 0
     try:
-        return [
-            SheetRow(number, tuple(values))
-            for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
-        ]
-    except Exception:  # a damaged sheet part; openpyxl's error types vary
+        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            if number > MAX_ROWS:
+                raise InputError(where, f"expected at most {MAX_ROWS:,} rows", row=number)
+            cells += len(values)
+            if cells > MAX_CELLS:
+                raise InputError(
+                    where,
+                    f"expected at most {MAX_CELLS:,} cells (counting empty ones up to the last"
+                    " used column)",
+                    row=number,
+                )
+            rows.append(SheetRow(number, tuple(values)))
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged sheet part; openpyxl's error types vary
+        if isinstance(exc, ValueError) and "digits" in str(exc):  # int() refused the text
+            raise InputError(
+                where,
+                f"expected numbers of at most {MAX_INT_DIGITS} digits, but a cell holds a"
+                " longer one",
+                row=len(rows) + 1,
+            ) from None
         raise InputError(
             file, f"expected a readable sheet, but sheet {ws.title!r} is damaged"
         ) from None
+    return rows
 
 
 def read_xlsx(
@@ -59,12 +102,14 @@ def read_xlsx(
     :mod:`detente.io.table`).
     """
     file = str(path)
-    wb = _open(data, file)
-    try:
-        names = list(wb.sheetnames)
-        chosen, rows, tables, skipped = _choose(wb, names, sheet, file)
-    finally:
-        wb.close()
+    with warnings.catch_warnings():  # openpyxl's on parts it drops; bad input is an error
+        warnings.simplefilter("ignore")
+        wb = _open(data, file)
+        try:
+            names = list(wb.sheetnames)
+            chosen, rows, tables, skipped = _choose(wb, names, sheet, file)
+        finally:
+            wb.close()
     notes: list[str] = []
     if sheet is None and len(names) > 1:
         notes.append(f"sheet {chosen!r} read (the first with a table; --sheet chooses another)")

@@ -5,7 +5,9 @@ duplicate keys (PyYAML would silently keep the last). Two relaxations of YAML 1.
 friendlier to hand-written files: ``1e5`` is a number (YAML 1.1 wants ``1.0e+5``), and only
 ``true``/``false`` are booleans and dates stay text, so an actor called ``no`` (Norway) or an
 issue ``2024-06-01`` keeps its name. Errors name the line and the field, e.g.
-``actors[2].stances.territory.salience`` (list indices from 0).
+``actors[2].stances.territory.salience`` (list indices from 0). Hostile input is bounded before
+it is built: :data:`MAX_DEPTH` levels of nesting, :data:`MAX_NODES` values with aliases
+expanded, no recursive alias, integers of at most :data:`MAX_INT_DIGITS` digits.
 
 Writing: top-level keys in the order name, description, seed, issues, actors, thresholds,
 shocks, parameters, sources; defaults left out; numbers as Python's shortest float repr, so that
@@ -15,25 +17,35 @@ reading what was written gives back an equal scenario.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
+from yaml.events import AliasEvent, CollectionStartEvent, Event, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detente.errors import InputError
-from detente.io.common import decode_text
+from detente.io.common import MAX_INT_DIGITS, decode_text
 from detente.scenario import Estimate, Scenario, Shock, Source
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
 # Floats YAML 1.1 misses: no dot ("1e5", "2E-3"). PyYAML itself writes "1.0e+17".
 _EXP_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+MAX_DEPTH = 100
+"""Lists and mappings nest at most this deep (aliases expanded); a scenario needs about 8."""
+MAX_NODES = 1_000_000
+"""At most this many values (scalars, lists, mappings) in a document, each alias counted as
+the values it repeats: about 400 times ``ukraine-talks``, and no "billion laughs"."""
+_INT_BOUND = 10**MAX_INT_DIGITS
 
 
 class _DuplicateKeyError(Exception):
@@ -42,8 +54,105 @@ class _DuplicateKeyError(Exception):
         self.key, self.node, self.first = key, node, first
 
 
+class _Marked(Protocol):
+    """Where a YAML event or node starts (PyYAML's Mark, or its C twin)."""
+
+    index: int
+    line: int
+
+
+class _Refused(Exception):
+    """A document refused while it is composed or constructed, before it can grow."""
+
+    def __init__(
+        self, expected: str, mark: _Marked | None, field: str = "", found: object = None
+    ) -> None:
+        super().__init__(expected)
+        self.expected, self.mark, self.field, self.found = expected, mark, field, found
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans, exponent floats, text dates, duplicate-key check."""
+    """SafeLoader with YAML 1.2 booleans, exponent floats, text dates, duplicate-key check; no
+    tags; nesting (:data:`MAX_DEPTH`), values (:data:`MAX_NODES`) and integers bounded."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open: list[list[int]] = []  # [values, depth] of each collection being composed
+        self._paths: list[str] = []  # and its field path
+        self._sizes: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (values, depth)
+        self._values = 0  # in the document so far, aliases expanded
+
+    def _charge(self, values: int, depth: int, mark: _Marked | None, path: str) -> None:
+        """Count ``values`` more into the document, ``depth`` levels below the open ones."""
+        self._values += values
+        if self._values > MAX_NODES:
+            raise _Refused(
+                f"expected at most {MAX_NODES:,} values in the document (each alias counted as"
+                " the values it repeats)",
+                mark,
+                path,
+            )
+        if len(self._open) + depth > MAX_DEPTH:
+            raise _Refused(
+                f"expected lists and mappings nested at most {MAX_DEPTH} deep (aliases expanded)",
+                mark,
+                path,
+            )
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+        path = self._paths[-1] if self._paths else ""
+        where: object = index  # a list index, the key node of a mapping's value, or None
+        if isinstance(where, int):
+            path = _join(path, where)
+        elif isinstance(where, ScalarNode):
+            path = _join(path, where.value)
+        mark = event.start_mark
+        if isinstance(event, AliasEvent):
+            node = super().compose_node(parent, index)  # an unknown alias: ComposerError
+            size = self._sizes.get(id(node))
+            if size is None:  # its anchor is still open: it would contain itself
+                raise _Refused(
+                    "expected an alias outside the list or mapping it names (no recursive alias)",
+                    mark,
+                    path,
+                    f"*{event.anchor}",
+                )
+            self._charge(*size, mark, path)
+        elif isinstance(event, NodeEvent) and getattr(event, "tag", None) not in (None, "!"):
+            tag = str(getattr(event, "tag", "")).replace("tag:yaml.org,2002:", "!!")
+            raise _Refused("expected plain YAML (no tags)", mark, path, tag)
+        elif isinstance(event, CollectionStartEvent):
+            self._charge(1, 1, mark, path)
+            self._open.append([1, 1])
+            self._paths.append(path)
+            node = super().compose_node(parent, index)
+            self._paths.pop()
+            values, depth = self._open.pop()
+            size = (values, depth)
+        else:
+            node = super().compose_node(parent, index)
+            self._charge(1, 0, mark, path)
+            size = (1, 0)
+        if self._open:
+            outer = self._open[-1]
+            outer[0] += size[0]
+            outer[1] = max(outer[1], size[1] + 1)
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            self._sizes[id(node)] = size
+        return node
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        value: int | None = None
+        if len(node.value) <= 2 * MAX_INT_DIGITS:  # a longer one is refused before any work
+            try:
+                value = super().construct_yaml_int(node)
+            except ValueError:  # beyond Python's limit of digits
+                value = None
+        if value is None or abs(value) >= _INT_BOUND:
+            expected = f"expected a whole number of at most {MAX_INT_DIGITS} digits"
+            raise _Refused(expected, node.start_mark, found=node.value)
+        return value
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: dict[object, int] = {}
@@ -59,13 +168,15 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    # "=" (YAML 1.1's "value" key, which SafeLoader cannot construct) stays text too.
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP, _VALUE)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 _Loader.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -230,6 +341,19 @@ def _parse(file: str, data: bytes, top: str) -> tuple[Node, dict[str, Any]]:
             column=(_path_to(node, exc.node) if node else None) or str(exc.key),
             column_kind="field",
         ) from None
+    except _Refused as exc:
+        field = exc.field
+        if not field and node is not None and exc.mark is not None:
+            field = _path_at(node, exc.mark) or ""
+        raise InputError(
+            file,
+            exc.expected,
+            row=exc.mark.line + 1 if exc.mark else None,
+            row_kind="line",
+            column=field or None,
+            column_kind="field",
+            found=exc.found,
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         tag = re.search(r"tag '([^']*)'", exc.problem or "")
@@ -307,22 +431,43 @@ def _join(path: str, part: int | str) -> str:
     return f"{path}.{part}" if path else str(part)
 
 
-def _path_to(root: Node, key_node: Node, path: str = "") -> str | None:
+def _path_to(root: Node, key_node: Node) -> str | None:
     """The field path of the mapping entry whose key is ``key_node``."""
-    if isinstance(root, MappingNode):
-        for k, v in root.value:
-            here = _join(path, k.value) if isinstance(k, ScalarNode) else path
-            if k is key_node:
+    return _find(root, lambda k, v: k is key_node)
+
+
+def _path_at(root: Node, mark: _Marked) -> str | None:
+    """The field path of the key or value that starts at ``mark``."""
+    return _find(root, lambda k, v: mark.index in (v.start_mark.index, k and k.start_mark.index))
+
+
+def _find(root: Node, match: Callable[[Node | None, Node], bool]) -> str | None:
+    """The path of the first entry (key, value; key ``None`` in a list) that ``match`` accepts.
+
+    Each node is visited once, so that aliases do not multiply the walk."""
+    seen: set[int] = set()
+
+    def walk(node: Node, path: str) -> str | None:
+        if id(node) in seen:
+            return None
+        seen.add(id(node))
+        entries: list[tuple[Node | None, Node, str]] = []
+        if isinstance(node, MappingNode):
+            entries = [
+                (k, v, _join(path, k.value) if isinstance(k, ScalarNode) else path)
+                for k, v in node.value
+            ]
+        elif isinstance(node, SequenceNode):
+            entries = [(None, item, _join(path, i)) for i, item in enumerate(node.value)]
+        for k, v, here in entries:
+            if match(k, v):
                 return here
-            found = _path_to(v, key_node, here)
+            found = walk(v, here)
             if found is not None:
                 return found
-    elif isinstance(root, SequenceNode):
-        for i, item in enumerate(root.value):
-            found = _path_to(item, key_node, _join(path, i))
-            if found is not None:
-                return found
-    return None
+        return None
+
+    return walk(root, "")
 
 
 def _walk(root: Node, loc: tuple[int | str, ...]) -> tuple[Node, str]:

@@ -64,4 +64,3 @@ class RunRecord(RunSummary):
         from detente.sim.sensitivity import SensitivityResult
 
         return SensitivityResult.from_dict(self.results)
-
