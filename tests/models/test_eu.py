@@ -623,7 +623,14 @@ def test_trace_details_are_documented_and_json_ready() -> None:
     assert details["Q"] == 1.0
     assert set(details["choices"]) == {*eu_kernel.SWITCHES, "zero_tolerance"}
     info = details["issues"]["emission-standards"]
-    assert set(info) == {"actors", "range", "median_by_round", "mean_by_round", "rounds"}
+    assert set(info) == {
+        "actors",
+        "range",
+        "median_by_round",
+        "mean_by_round",
+        "rounds",
+        "settlement",
+    }
     first = info["rounds"][0]
     assert set(first) == {
         "round",

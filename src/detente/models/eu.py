@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -129,13 +130,20 @@ def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[
         for g, k in enumerate(ks):
             issue = arrays.issues[k]
             positions[:, members, k] = result.positions[g]
-            forecast[k] = result.median[g, -1]
+            span = float(arrays.scale_max[k] - arrays.scale_min[k])
+            state = settlement(result.median[g], span)
+            forecast[k] = (
+                state.forecast if params["forecast"] == "settled" else result.median[g, -1]
+            )
+            if state.state != "settled" and rounds >= 2:
+                notes[k].append(state.note(issue, str(params["forecast"])))
             if absent:
                 notes[k].append(
                     f"{issue}: {', '.join(absent)} without a stance, left out of this issue's game"
                 )
             notes[k].extend(_issue_notes(issue, result, g))
             issues[k] = _issue_details(result, g, ids, record)
+            issues[k]["settlement"] = state.to_dict()
     details = {
         "variant": params["variant"],
         "choices": choices.as_dict(),
@@ -152,6 +160,78 @@ def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[
         notes=tuple(note for k in range(m) for note in notes[k]),
         details=details,
     )
+
+
+SETTLE_TOLERANCE = 0.005
+"""Medians closer than this share of the issue's scale count as equal when deciding whether
+the rounds have settled or cycle."""
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Whether an issue's median has settled over the rounds, and the settled forecast.
+
+    ``state``: ``settled`` (the last three medians agree), ``cycle`` (the medians repeat with
+    ``period`` rounds) or ``unsettled``. ``forecast``: the last median when settled, the
+    median of the last cycle's medians when cycling, else the median of the medians of the
+    second half of the rounds, which does not jump with the number of rounds as the last one
+    does. ``last`` holds the last three medians.
+    """
+
+    state: str
+    period: int | None
+    forecast: float
+    rounds: int
+    last: tuple[float, ...]
+
+    def note(self, issue: str, choice: str) -> str:
+        tail = ", ".join(f"{v:.4g}" for v in self.last)
+        what = f"cycle with period {self.period}" if self.state == "cycle" else "have not settled"
+        where = "last cycle" if self.state == "cycle" else "second half of the rounds"
+        if choice == "settled":
+            return (
+                f"{issue}: the medians {what} after {self.rounds} rounds (last: {tail}); the"
+                f" forecast {self.forecast:.4g} is the median over the {where} (forecast=settled)"
+            )
+        return (
+            f"{issue}: the medians {what} after {self.rounds} rounds (last: {tail}), so the"
+            f" forecast depends on the number of rounds; forecast=settled gives"
+            f" {self.forecast:.4g}, the median over the {where}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "period": self.period,
+            "settled_forecast": self.forecast,
+            "last_medians": list(self.last),
+        }
+
+
+def settlement(median: F, span: float) -> Settlement:
+    """How the per-round medians ``median[0..R]`` of one issue end (see :class:`Settlement`).
+
+    Examples
+    --------
+    >>> settlement(np.array([10.0, 40.0, 50.0, 50.0, 50.0]), 100.0).state
+    'settled'
+    >>> s = settlement(np.array([0.0, 20.0, 80.0, 20.0, 80.0, 20.0, 80.0]), 100.0)
+    >>> s.state, s.period, s.forecast
+    ('cycle', 2, 50.0)
+    """
+    m = np.asarray(median, dtype=np.float64)
+    rounds = m.shape[0] - 1
+    last = tuple(float(v) for v in m[-3:])
+    if rounds < 2 or np.isnan(m[-1]):
+        return Settlement("settled", None, float(m[-1]), rounds, last)
+    tol = SETTLE_TOLERANCE * span
+    if np.all(np.abs(m[-3:] - m[-1]) <= tol):
+        return Settlement("settled", None, float(m[-1]), rounds, last)
+    for period in range(2, rounds // 2 + 1):
+        if np.all(np.abs(m[-period:] - m[-2 * period : -period]) <= tol):
+            return Settlement("cycle", period, float(np.median(m[-period:])), rounds, last)
+    half = m[(rounds + 1) // 2 :]
+    return Settlement("unsettled", None, float(np.median(half)), rounds, last)
 
 
 def _issue_notes(issue: str, result: EUResult, g: int) -> list[str]:
@@ -329,6 +409,15 @@ EU = register(
                 1e-12,
                 "expected utilities with |E| below this count as zero when classifying pairs"
                 " (rounding guard; the eum program uses 1e-4)",
+            ),
+            Parameter(
+                "forecast",
+                str,
+                "last",
+                "the forecast: last = the weighted median after the last round (as the Scholz"
+                " program); settled = the same when the medians have settled, else the median"
+                " of the medians over the last cycle or the second half of the rounds",
+                choices=("last", "settled"),
             ),
             Parameter(
                 "pairs",
