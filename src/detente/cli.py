@@ -702,6 +702,7 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on ``app`` when imported.
+from detente import cli_backtest as _cli_backtest  # noqa: E402, F401
 from detente import cli_report as _cli_report  # noqa: E402, F401
 from detente import cli_runs as _cli_runs  # noqa: E402, F401
 from detente import cli_sensitivity as _cli_sensitivity  # noqa: E402, F401

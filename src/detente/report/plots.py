@@ -72,3 +72,36 @@ def fan_chart(result: MCResult, scenario: Scenario) -> bytes:
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
+
+
+def error_boxplot(result: Any) -> bytes:
+    """A PNG of each model's absolute errors in a backtest (a box per model, mean marked),
+    best model (lowest MAE) first. ``result`` is a ``BacktestResult``.
+
+    Raises :class:`MissingExtraError` when matplotlib is not installed.
+    """
+    plt = _pyplot()
+    scores = sorted((s for s in result.scores if s.issues), key=lambda s: s.mae)
+    errors = [
+        [
+            abs(r.forecasts[s.model] - r.outcome)
+            for r in result.issues
+            if np.isfinite(r.forecasts.get(s.model, np.nan))
+        ]
+        for s in scores
+    ]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(scores), 4.2), dpi=120)
+    ax.boxplot(errors, showmeans=True, meanprops={"marker": "D", "markersize": 5})
+    ax.set_xticks(range(1, len(scores) + 1), [s.model for s in scores])
+    ax.set_ylabel("absolute error (points of the 0–100 scale)")
+    ax.set_title(
+        f"Backtest on {len(result.issues)} issues ({result.capability} capabilities):"
+        " errors per model, ◆ = mean",
+        fontsize=9,
+    )
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from detente.io.deu import DeuDataset, DeuIssue
 from detente.models import get_model, run
 from detente.scenario import Scenario
-from detente.serial import floats, number
+from detente.serial import floats, number, plain
 from detente.sim.council import INSTITUTIONS, council_weights, institution_weights
 
 if TYPE_CHECKING:
@@ -197,6 +197,7 @@ class BacktestResult:
 
     source: str
     models: tuple[str, ...]
+    params: Mapping[str, Mapping[str, Any]]
     capability: str
     institutions: str
     draws: int
@@ -214,6 +215,7 @@ class BacktestResult:
         return {
             "source": self.source,
             "models": list(self.models),
+            "params": plain({m: dict(v) for m, v in self.params.items()}),
             "capability": self.capability,
             "institutions": self.institutions,
             "draws": self.draws,
@@ -263,6 +265,7 @@ class BacktestResult:
         return cls(
             source=str(d["source"]),
             models=tuple(d["models"]),
+            params={m: dict(v) for m, v in d.get("params", {}).items()},
             capability=str(d["capability"]),
             institutions=str(d["institutions"]),
             draws=int(d["draws"]),
@@ -375,13 +378,16 @@ def backtest(
     institutions: str = "average",
     draws: int = 0,
     seed: int = 0,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Run ``models`` on every issue of ``data`` with an outcome, and score them.
 
     The compromise model is always run (it is the reference of the paired differences).
-    Raises ``ValueError`` for an unknown model, capability scheme or treatment.
+    ``params`` maps model names to parameters (as for :func:`detente.models.run`). Raises
+    ``ValueError`` for an unknown model, capability scheme, treatment or parameter.
     """
+    params = params or {}
     if capability not in CAPABILITIES:
         raise ValueError(f"unknown capability {capability!r} (choose {', '.join(CAPABILITIES)})")
     if institutions not in INSTITUTIONS:
@@ -390,6 +396,8 @@ def backtest(
         )
     names = list(dict.fromkeys([get_model(m).name for m in models]))
     run_names = list(dict.fromkeys([*names, REFERENCE_MODEL]))
+    for m in run_names:  # bad parameters fail before any issue runs
+        get_model(m).resolve_params(params.get(m, {}))
     todo = data.with_outcome
     results: list[IssueResult] = []
     notes: list[str] = []
@@ -404,14 +412,14 @@ def backtest(
                 forecasts[m] = math.nan
                 continue
             try:
-                forecasts[m] = float(run(sc, m, seed=seed).forecast[0])
+                forecasts[m] = float(run(sc, m, seed=seed, params=params.get(m)).forecast[0])
             except ValueError:
                 forecasts[m] = math.nan
                 skipped[m] = skipped.get(m, 0) + 1
             if draws and math.isfinite(forecasts[m]):
                 from detente.sim.montecarlo import monte_carlo
 
-                mc = monte_carlo(_spread(sc), m, draws, seed)
+                mc = monte_carlo(_spread(sc), m, draws, seed, params=params.get(m))
                 q = mc.forecasts[:, 0]
                 for key, level in (("q05", 0.05), ("q25", 0.25), ("q75", 0.75), ("q95", 0.95)):
                     quant[key][m] = float(np.nanquantile(q, level))
@@ -436,6 +444,7 @@ def backtest(
     return BacktestResult(
         source=data.path,
         models=tuple(run_names),
+        params={m: dict(params[m]) for m in run_names if params.get(m)},
         capability=capability,
         institutions=institutions,
         draws=draws,
