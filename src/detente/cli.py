@@ -360,12 +360,20 @@ def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: boo
         if t.rounds > 1 and rounds_tables:
             console.print(report.rounds_table(sc, t))
             console.print(report.final_positions_table(sc, t))
+    consensus = (
+        " consensus: the median of the models' forecasts; models' range: lowest–highest."
+        if len(traces) > 1
+        else ""
+    )
     console.print(
         "[dim]"
         + "; ".join(f"{t.model}: {get_model(t.model).title}" for t in traces)
-        + ". spread: c·s-weighted standard deviation of the positions."
+        + f".{consensus} spread: c·s-weighted standard deviation of the positions."
         " `detente show` explains each scale's ends.[/]"
     )
+    record = report.tables.backtest_record() if len(traces) > 1 else None
+    if record:
+        console.print(f"[dim]{record}[/]", highlight=False)
     for t in traces:
         if t.rounds > 1:
             console.print(f"{t.model}: {t.rounds - 1} rounds", highlight=False)

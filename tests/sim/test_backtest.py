@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from detente.io.deu import read_deu
+from detente.models import models
 from detente.serial import dumps
 from detente.sim.backtest import BacktestResult, IssueResult, backtest, cluster_bootstrap, score
 from detente.sim.council import council_weights, institution_weights, qmv_weights
@@ -72,7 +73,7 @@ def test_council_weights_follow_the_treaties() -> None:
 @pytest.fixture(scope="module")
 def shared_result() -> BacktestResult:
     data = read_deu(shared_path("reference", "deu", "deu3-shared.tsv"))
-    return backtest(data, ["mean", "median"], capability="gdp")
+    return backtest(data, [spec.name for spec in models()], capability="gdp")
 
 
 def test_the_compromise_model_matches_the_independent_check(shared_result: BacktestResult) -> None:
@@ -93,3 +94,12 @@ def test_the_result_round_trips_and_tabulates(shared_result: BacktestResult) -> 
     assert frame.groupby("model")["error"].apply(lambda e: e.abs().mean())["mean"] == (
         pytest.approx(next(s.mae for s in shared_result.scores if s.model == "mean"))
     )
+
+
+def test_the_shipped_record_is_what_the_backtest_gives(shared_result: BacktestResult) -> None:
+    """``detente run`` names the best model from data/backtest-deu3.json: it must be current."""
+    from importlib import resources
+
+    shipped = json.loads(resources.files("detente").joinpath("data/backtest-deu3.json").read_text())
+    fresh = json.loads(dumps(shared_result.to_dict()))["scores"]
+    assert shipped["scores"] == fresh

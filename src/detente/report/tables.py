@@ -33,19 +33,64 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace]) -> Table:
     table.add_column("scale", style="dim")
     for t in traces:
         table.add_column(t.model, justify="right", style="bold")
+    several = len(traces) > 1
+    if several:
+        table.add_column("consensus", justify="right", style="bold cyan")
+        table.add_column("models' range", justify="right")
     table.add_column("positions", justify="right")
     table.add_column("spread (sd)", justify="right")
     for k, issue in enumerate(sc.issues):
         x = arrays.position[:, k]
         ok = ~np.isnan(x)
+        extra: list[str] = []
+        if several:
+            consensus, low, high = model_consensus([t.forecast[k] for t in traces])
+            extra = [_fmt(consensus), f"{_fmt(low)}–{_fmt(high)}" if low == low else "–"]
         table.add_row(
             issue.title,
             f"{issue.scale.min:g}–{issue.scale.max:g}",
             *[_fmt(t.forecast[k]) for t in traces],
+            *extra,
             f"{np.min(x[ok]):g}–{np.max(x[ok]):g}" if ok.any() else "–",
             _fmt(_weighted_sd(x, arrays.weight[:, k])),
         )
     return table
+
+
+def model_consensus(forecasts: Sequence[float]) -> tuple[float, float, float]:
+    """``(median, lowest, highest)`` of the models' forecasts of one issue (NaN ignored).
+
+    Examples
+    --------
+    >>> model_consensus([10.0, 30.0, float("nan"), 80.0])
+    (30.0, 10.0, 80.0)
+    """
+    f = np.asarray(forecasts, dtype=np.float64)
+    f = f[~np.isnan(f)]
+    if f.size == 0:
+        return (np.nan, np.nan, np.nan)
+    return (float(np.median(f)), float(f.min()), float(f.max()))
+
+
+def backtest_record() -> str | None:
+    """One line naming the model with the best record on the shipped DEU III backtest."""
+    import json
+    from importlib import resources
+
+    try:
+        text = resources.files("detente").joinpath("data/backtest-deu3.json").read_text()
+    except FileNotFoundError:  # pragma: no cover - shipped with the package
+        return None
+    data = json.loads(text)
+    scores = sorted(
+        (s for s in data["scores"] if s["mae"] is not None), key=lambda s: float(s["mae"])
+    )
+    best, rest = scores[0], scores[1:]
+    others = ", ".join(f"{s['model']} {s['mae']:.1f}" for s in rest)
+    return (
+        f"best backtest record: {best['model']} (mean absolute error {best['mae']:.1f} points on"
+        f" {best['issues']} EU decisions of DEU III; {others}; `detente backtest`)"
+    )
 
 
 def positions_table(sc: Scenario) -> Table:
