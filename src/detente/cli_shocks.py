@@ -38,6 +38,7 @@ from detente.cli import (
     _user_errors,
     app,
 )
+from detente.models.eu import CYCLING, UNSETTLED
 from detente.scenario import AddActor, Scenario
 from detente.sim.compare import Comparison, IssueChange, compare, notable
 
@@ -269,6 +270,12 @@ def _table(sc: Scenario, result: Comparison) -> None:
             console.print(f"[dim]note:[/] {note}", highlight=False)
     for note in dict.fromkeys(n for r in result.runs for n in r.timing):
         console.print(f"[dim]note:[/] {note}", highlight=False)
+    # a model whose rounds have not settled: its Δ may reflect where the rounds stopped
+    unsettled = dict.fromkeys(
+        (r.model, n) for r in result.runs for n in r.notes if UNSETTLED in n or CYCLING in n
+    )
+    for model, note in unsettled:
+        console.print(f"[dim]note ({model}, shocked run):[/] {note}", highlight=False)
 
 
 def _change(result: Comparison, shock: str, model: str, issue: str) -> IssueChange:

@@ -722,3 +722,30 @@ def test_kind_and_class_names_are_stable() -> None:
     assert CLASSES[eu_kernel.CONFLICT_LOSE] == "conflict-lose"
     assert CLASSES[eu_kernel.COMPROMISE_YIELD] == "compromise-yield"
     assert CLASSES[eu_kernel.CAPITULATE] == "capitulate"
+
+
+def test_unsettled_rounds_are_said_and_a_settled_forecast_offered() -> None:
+    """ukraine-talks, NATO path: the last median jumps with the number of rounds (85, 20.5,
+    80.8, 84.7, 17.5 for 8..12 rounds); the settled forecast does not."""
+    from detente.io import load_default
+    from detente.models.eu import UNSETTLED, settlement
+
+    sc = load_default()
+    last, settled = [], []
+    for rounds in range(8, 13):
+        a = run(sc, "eu", params={"rounds": rounds})
+        b = run(sc, "eu", params={"rounds": rounds, "forecast": "settled"})
+        k = a.issues.index("nato")
+        last.append(a.forecast[k])
+        settled.append(b.forecast[k])
+        assert any(n.startswith("nato: the " + UNSETTLED) for n in a.notes)
+        assert a.details["issues"]["nato"]["settlement"]["state"] == "unsettled"
+        # issues that settle keep their forecast under forecast=settled
+        j = a.issues.index("sanctions")
+        assert a.details["issues"]["sanctions"]["settlement"]["state"] == "settled"
+        assert b.forecast[j] == a.forecast[j]
+    assert np.ptp(last) > 60
+    assert np.ptp(settled) < 5
+    # a clean cycle is recognised and its forecast is the median over one period
+    cyc = settlement(np.array([0.0, 10.0, 30.0, 70.0, 30.0, 70.0, 30.0, 70.0]), 100.0)
+    assert (cyc.state, cyc.period, cyc.forecast) == ("cycle", 2, 50.0)

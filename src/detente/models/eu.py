@@ -162,6 +162,10 @@ def _eu_model(arrays: ScenarioArrays, rng: np.random.Generator, params: Mapping[
     )
 
 
+UNSETTLED = "medians have not settled"
+CYCLING = "medians cycle with period"
+"""Texts of the notes an unsettled or cycling issue gets (other commands look for them)."""
+
 SETTLE_TOLERANCE = 0.005
 """Medians closer than this share of the issue's scale count as equal when deciding whether
 the rounds have settled or cycle."""
@@ -186,15 +190,15 @@ class Settlement:
 
     def note(self, issue: str, choice: str) -> str:
         tail = ", ".join(f"{v:.4g}" for v in self.last)
-        what = f"cycle with period {self.period}" if self.state == "cycle" else "have not settled"
+        what = f"{CYCLING} {self.period}" if self.state == "cycle" else UNSETTLED
         where = "last cycle" if self.state == "cycle" else "second half of the rounds"
         if choice == "settled":
             return (
-                f"{issue}: the medians {what} after {self.rounds} rounds (last: {tail}); the"
+                f"{issue}: the {what} after {self.rounds} rounds (last: {tail}); the"
                 f" forecast {self.forecast:.4g} is the median over the {where} (forecast=settled)"
             )
         return (
-            f"{issue}: the medians {what} after {self.rounds} rounds (last: {tail}), so the"
+            f"{issue}: the {what} after {self.rounds} rounds (last: {tail}), so the"
             f" forecast depends on the number of rounds; forecast=settled gives"
             f" {self.forecast:.4g}, the median over the {where}"
         )

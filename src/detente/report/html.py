@@ -22,6 +22,7 @@ import numpy as np
 
 from detente.evidence import DocumentStore, EvidenceError, format_citation, quote
 from detente.io.yaml_io import read_yaml
+from detente.models.eu import CYCLING, UNSETTLED
 from detente.report.plots import MissingExtraError
 from detente.scenario import Anchor, Citation, Judgement, Scenario, Source, SourceRef, Threshold
 from detente.scenario.shocks import AddActor
@@ -798,9 +799,12 @@ def _compare_sections(
             )
         )
         blocks.append(Charts([charts.deltas(names, shock, shock_runs, issues)], wide=True))
-        notes = comp.notes.get(shock, ())
+        notes = [str(x) for x in comp.notes.get(shock, ())]
+        notes += [  # a model whose rounds did not settle: its Δ may reflect where they stopped
+            f"{r.model}: {n}" for r in shock_runs for n in r.notes if UNSETTLED in n or CYCLING in n
+        ]
         if notes:
-            blocks.append(Text([str(x) for x in notes], heading="Notes", css="notes"))
+            blocks.append(Text(notes, heading="Notes", css="notes"))
     sections.append(Section("comparison", "Comparison with the baseline", blocks))
     return sections
 
