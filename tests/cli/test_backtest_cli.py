@@ -76,3 +76,18 @@ def test_run_shows_consensus_and_the_best_backtest_record() -> None:
     assert "consensus" in out
     assert "models' range" in out
     assert "best backtest record: mean" in out
+
+
+def test_draws_give_interval_coverage(tmp_path: Path) -> None:
+    f = tmp_path / "small.tsv"
+    f.write_text(SMALL)
+    code, out, _ = invoke("backtest", str(f), "-m", "median", "--draws", "30", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    for s in data["scores"]:
+        assert s["coverage_50"] is not None
+        assert 0.0 <= s["coverage_50"] <= s["coverage_90"] <= 1.0
+    issue = data["issues"][0]
+    assert issue["q05"]["median"] <= issue["q25"]["median"] <= issue["q75"]["median"]
+    _, again, _ = invoke("backtest", str(f), "-m", "median", "--draws", "30", "--format", "json")
+    assert again == out  # the same seed gives the same bytes
