@@ -157,10 +157,20 @@ def _traces(
 ) -> list[Trace]:
     per_model = _user_params(names, params, rounds, variant, ktab_compat)
     arrays = sc.arrays()
-    try:
-        return [run(arrays, n, seed=_seed(sc, seed), params=per_model[n]) for n in names]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    traces: list[Trace] = []
+    failed: list[str] = []
+    for n in names:
+        try:
+            traces.append(run(arrays, n, seed=_seed(sc, seed), params=per_model[n]))
+        except ValueError as exc:
+            if len(names) == 1:
+                raise UsageError(str(exc)) from None
+            failed.append(f"{n} skipped: {exc}")
+    if not traces:
+        raise UsageError("no model could run: " + "; ".join(failed))
+    for line in failed:  # run what can run, say what could not
+        _console(stderr=True).print(f"[dim]note:[/] {escape(line)}", highlight=False)
+    return traces
 
 
 def _user_params(

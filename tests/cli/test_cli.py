@@ -226,3 +226,34 @@ def test_default_scenario_runs_every_model() -> None:
     assert [o["model"] for o in objs] == ["mean", "median", "condorcet", "eu", "smp"]
     for o in objs:
         assert all(v is not None for v in o["forecast"].values())
+
+
+def test_run_what_can_run_and_say_what_could_not(tmp_path: Path) -> None:
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        "name: one\nissues: [{id: a}]\nactors:\n"
+        "  - {id: p, capability: 3, stances: {a: {position: 10, salience: 0.5}}}\n"
+    )
+    code, out, err = invoke("run", str(one))
+    assert code == 0
+    assert "smp skipped: SMP needs at least two actors" in err
+    assert "Forecast" in out
+    code, _, err = invoke("run", str(one), "-m", "smp")
+    assert code == 2
+    assert "SMP needs at least two actors" in err
+
+
+def test_a_missing_stance_no_longer_stops_smp(tmp_path: Path) -> None:
+    f = tmp_path / "miss.yaml"
+    f.write_text(
+        "name: miss\nissues: [{id: a}, {id: b}]\nactors:\n"
+        "  - {id: p, capability: 3, stances: {a: {position: 10, salience: 0.5},"
+        " b: {position: 20, salience: 0.4}}}\n"
+        "  - {id: q, capability: 2, stances: {a: {position: 80, salience: 0.6},"
+        " b: {position: 60, salience: 0.3}}}\n"
+        "  - {id: z, capability: 5, stances: {a: {position: 50, salience: 0.3}}}\n"
+    )
+    code, out, err = invoke("run", str(f), "--format", "json")
+    assert code == 0, err
+    models = {t["model"] for t in json.loads(out)}
+    assert models == {"mean", "median", "condorcet", "eu", "smp"}

@@ -542,15 +542,21 @@ def test_salience_policies() -> None:
         smp.combine_saliences(s, "as-given")
 
 
-def test_missing_stance_is_one_clear_error() -> None:
+def test_a_missing_stance_runs_as_salience_zero_at_the_median() -> None:
     arrays = _random_arrays(0, 4, 2)
     pos = arrays.position.copy()
     pos[2, 1] = np.nan
     arrays = ScenarioArrays(**{**arrays.__dict__, "position": pos})
-    with pytest.raises(
-        ValueError, match=r"every actor's position on every issue; missing: a2 on k1"
-    ):
-        run(arrays, "smp")
+    trace = run(arrays, "smp")
+    assert any(n.startswith("no stance for a2 on k1: taken as salience 0") for n in trace.notes)
+    assert np.isnan(trace.positions[:, 2, 1]).all()  # shown as no stance
+    assert np.isfinite(trace.positions[:, 2, 0]).all()
+    assert trace.details["saliences_used"]["a2"]["k1"] == 0.0
+    assert np.isfinite(trace.forecast).all()
+    # the stand-in is the c·s-weighted median of the others on that issue
+    stand_in = smp.stand_in_positions(arrays)[2, 1]
+    others = np.delete(np.arange(4), 2)
+    assert min(pos[others, 1]) <= stand_in <= max(pos[others, 1])
 
 
 def test_parameters_parse_ktab_names_aliases_and_codes() -> None:

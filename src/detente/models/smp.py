@@ -27,7 +27,7 @@ import yaml
 from numpy.typing import NDArray
 
 from detente.models import smp_kernel as K
-from detente.models.baselines import median_centre
+from detente.models.baselines import median_centre, weighted_median
 from detente.models.registry import ModelSpec, Parameter, pad_rounds, register
 from detente.scenario import Scenario, ScenarioArrays
 from detente.scenario.batch import ScenarioBatch
@@ -375,8 +375,9 @@ def accommodation(arrays: ScenarioArrays, pairs: Sequence[Sequence[Any]]) -> F |
 def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
     """Check a scenario for SMP and put it on KTAB's 0–1 scale.
 
-    Raises ``ValueError`` (one line) for a missing stance, an actor without any salience, a
-    non-positive capability or fewer than two actors.
+    A missing stance is taken as salience 0 at the ``c·s``-weighted median of the other
+    actors' positions on that issue (the midpoint of the scale if nobody has one), with a note.
+    Raises ``ValueError`` (one line) for a non-positive capability or fewer than two actors.
 
     Examples
     --------
@@ -393,22 +394,17 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
         f"{arrays.actors[i]} on {arrays.issues[k]}"
         for i, k in zip(*np.nonzero(~arrays.present), strict=True)
     ]
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise ValueError(
-            "SMP needs every actor's position on every issue; missing: "
-            + ", ".join(missing[:5])
-            + more
-        )
     if not (arrays.capability > 0).all():
         raise ValueError("SMP needs every capability to be > 0")
     policy = SALIENCE_POLICY.parse(params.get("salience_total", "auto"))
     salience, note = combine_saliences(
-        np.asarray(arrays.salience, dtype=np.float64), policy, arrays.actors
+        np.where(arrays.present, np.asarray(arrays.salience, dtype=np.float64), 0.0),
+        policy,
+        arrays.actors,
     )
     low = np.asarray(arrays.scale_min, dtype=np.float64)
     span = np.asarray(arrays.scale_max, dtype=np.float64) - low
-    x01 = (np.asarray(arrays.position, dtype=np.float64) - low) / span
+    x01 = (stand_in_positions(arrays) - low) / span
     pairs = params.get("IdealAdjustment") or []
     acc = accommodation(arrays, IDEAL_ADJUSTMENT.parse(pairs))
     inputs = K.Inputs(
@@ -418,6 +414,15 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
         accommodation=acc,
     )
     notes = [note] if note else []
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        notes.append(
+            "no stance for "
+            + ", ".join(missing[:5])
+            + more
+            + ": taken as salience 0 at the weighted median of the others' positions (SMP needs"
+            " a position on every issue; shown as no stance)"
+        )
     silent = [arrays.actors[i] for i in np.flatnonzero(salience.sum(axis=1) <= 0)]
     if silent:
         notes.append(
@@ -443,6 +448,21 @@ def prepare(arrays: ScenarioArrays, params: Mapping[str, Any]) -> Prepared:
             " bargains are rounded to 1/10000 of each scale, as KTAB rounds to 0.01 of 0–100"
         )
     return Prepared(inputs, cfg, low, span, salience, tuple(notes))
+
+
+def stand_in_positions(arrays: ScenarioArrays) -> F:
+    """``position[actor, issue]`` with each missing stance replaced by the ``c·s``-weighted
+    median of the others' positions on the issue (midpoint on a tie; the scale's midpoint if
+    nobody has a stance there)."""
+    x = np.asarray(arrays.position, dtype=np.float64)
+    if arrays.present.all():
+        return x
+    lower, upper = weighted_median(arrays.capability, x, arrays.salience)
+    centre = (lower + upper) / 2.0
+    middle = (np.asarray(arrays.scale_min) + np.asarray(arrays.scale_max)) / 2.0
+    centre = np.where(np.isnan(centre), middle, centre)
+    out: F = np.where(arrays.present, x, centre[None, :])
+    return out
 
 
 def _combine_batch(salience: F, policy: str, actors: Sequence[str]) -> F:
@@ -501,6 +521,7 @@ def prepare_batch(
     policy = SALIENCE_POLICY.parse(params.get("salience_total", "auto"))
     sal = _combine_batch(np.asarray(salience, dtype=np.float64), policy, arrays.actors)
     x01 = (np.asarray(position, dtype=np.float64) - base.low) / base.span
+    x01 = np.where(arrays.present, x01, base.inputs.position)  # missing stances: stand-ins
     inputs = K.Inputs(
         capability=np.ascontiguousarray(cap),
         salience=np.ascontiguousarray(sal),
@@ -663,12 +684,16 @@ def _build_trace(
         "saliences_used": {a: _issue_map(prep.salience[i], issues) for i, a in enumerate(actors)},
         "per_turn": per_turn,
     }
+    # missing stances ran at stand-in positions (prepare); the trace shows them as none
+    shown = np.where(arrays.present[None], positions, np.nan)
+    forecast = np.array([final["forecast"][k] for k in issues])
+    forecast[~arrays.present.any(axis=0)] = np.nan  # nobody has a stance: no forecast
     return Trace(
         model="smp",
         actors=actors,
         issues=issues,
-        positions=positions,
-        forecast=np.array([final["forecast"][k] for k in issues]),
+        positions=shown,
+        forecast=forecast,
         params=dict(params),
         notes=tuple(notes),
         details=details,
