@@ -364,7 +364,8 @@ def _fmt_csv(x: float) -> str:
 def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: bool) -> None:
     """The forecast table; with models chosen by name, also each one's rounds and finals."""
     console = _console()
-    console.print(report.forecast_table(sc, traces))
+    for table in report.forecast_table(sc, traces, width=console.width):
+        console.print(table)
     console.print(report.positions_table(sc))
     for t in traces:
         if t.rounds > 1 and rounds_tables:

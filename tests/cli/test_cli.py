@@ -257,3 +257,19 @@ def test_a_missing_stance_no_longer_stops_smp(tmp_path: Path) -> None:
     assert code == 0, err
     models = {t["model"] for t in json.loads(out)}
     assert models == {"mean", "median", "condorcet", "eu", "smp"}
+
+
+def test_forecast_tables_stay_readable_at_80_columns() -> None:
+    """Long issue labels wrap; model columns keep their full headers and numbers."""
+    soe = str(shared_path("reference", "ktab", "inputs", "SOE-data-from-paper.xlsx"))
+    for args in (["run"], ["run", soe], ["run", "-m", "eu", "-m", "mean"]):
+        result = runner.invoke(app, args, env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.stderr
+        lines = result.stdout.splitlines()
+        # tables fit (prose lines are left to the terminal to wrap)
+        assert all(len(line) <= 80 for line in lines if line[:1] in "┏┃┡│└")
+        assert "…" not in result.stdout
+        header = next(line for line in lines if "┃ issue" in line)
+        for name in ("mean", "eu"):
+            assert f" {name} " in header
+        assert "condorcet" in result.stdout or "-m" in args

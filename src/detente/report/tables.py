@@ -25,36 +25,68 @@ def _weighted_sd(x: NDArray[np.float64], w: NDArray[np.float64]) -> float:
     return float(np.sqrt(np.average((x[ok] - mean) ** 2, weights=w[ok])))
 
 
-def forecast_table(sc: Scenario, traces: Sequence[Trace]) -> Table:
-    """One row per issue: every model's forecast, the range and spread of the positions."""
+def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> list[Table]:
+    """One row per issue: every model's forecast (with several, their consensus and range),
+    the range and spread of the positions.
+
+    At least every model column keeps its full header and numbers: below ``width`` for all
+    columns the issue titles wrap, and the issue's context (scale, models' range, positions,
+    spread) moves to a second table.
+    """
     arrays = sc.arrays()
-    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
-    table.add_column("issue", no_wrap=True)
-    table.add_column("scale", style="dim")
-    for t in traces:
-        table.add_column(t.model, justify="right", style="bold")
     several = len(traces) > 1
-    if several:
-        table.add_column("consensus", justify="right", style="bold cyan")
-        table.add_column("models' range", justify="right")
-    table.add_column("positions", justify="right")
-    table.add_column("spread (sd)", justify="right")
+    rows = []
     for k, issue in enumerate(sc.issues):
         x = arrays.position[:, k]
         ok = ~np.isnan(x)
-        extra: list[str] = []
-        if several:
-            consensus, low, high = model_consensus([t.forecast[k] for t in traces])
-            extra = [_fmt(consensus), f"{_fmt(low)}–{_fmt(high)}" if low == low else "–"]
-        table.add_row(
-            issue.title,
-            f"{issue.scale.min:g}–{issue.scale.max:g}",
-            *[_fmt(t.forecast[k]) for t in traces],
-            *extra,
-            f"{np.min(x[ok]):g}–{np.max(x[ok]):g}" if ok.any() else "–",
-            _fmt(_weighted_sd(x, arrays.weight[:, k])),
+        consensus, low, high = model_consensus([t.forecast[k] for t in traces])
+        rows.append(
+            {
+                "issue": issue.title,
+                "scale": f"{issue.scale.min:g}–{issue.scale.max:g}",
+                "models": [_fmt(t.forecast[k]) for t in traces],
+                "consensus": _fmt(consensus),
+                "range": f"{_fmt(low)}–{_fmt(high)}" if low == low else "–",
+                "positions": f"{np.min(x[ok]):g}–{np.max(x[ok]):g}" if ok.any() else "–",
+                "spread": _fmt(_weighted_sd(x, arrays.weight[:, k])),
+            }
         )
-    return table
+    names = [t.model for t in traces] + (["consensus"] if several else [])
+    numbers = sum(max(len(n), 5) + 3 for n in names)
+    context = ["scale", "positions", "spread (sd)"] + (["models' range"] if several else [])
+    widest_issue = max((len(r["issue"]) for r in rows), default=5)
+    full = numbers + widest_issue + 4 + sum(len(c) + 3 for c in context)
+    split = full > width
+    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
+    table.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
+    if not split:
+        table.add_column("scale", style="dim", no_wrap=True)
+    for name in names:
+        style = "bold cyan" if name == "consensus" else "bold"
+        table.add_column(name, justify="right", style=style, no_wrap=True, min_width=len(name))
+    if not split:
+        if several:
+            table.add_column("models' range", justify="right", no_wrap=True)
+        table.add_column("positions", justify="right", no_wrap=True)
+        table.add_column("spread (sd)", justify="right", no_wrap=True)
+    for r in rows:
+        cells = [r["issue"]]
+        if not split:
+            cells.append(r["scale"])
+        cells += r["models"] + ([r["consensus"]] if several else [])
+        if not split:
+            cells += ([r["range"]] if several else []) + [r["positions"], r["spread"]]
+        table.add_row(*cells)
+    if not split:
+        return [table]
+    ctx = Table(title="Issues: scale, models' range, positions", title_justify="left")
+    ctx.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
+    for c in context:
+        ctx.add_column(c, justify="right" if c != "scale" else "left", no_wrap=True)
+    for r in rows:
+        extra = [r["range"]] if several else []
+        ctx.add_row(r["issue"], r["scale"], r["positions"], r["spread"], *extra)
+    return [table, ctx]
 
 
 def model_consensus(forecasts: Sequence[float]) -> tuple[float, float, float]:
