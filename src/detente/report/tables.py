@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +36,7 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
     """
     arrays = sc.arrays()
     several = len(traces) > 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     for k, issue in enumerate(sc.issues):
         x = arrays.position[:, k]
         ok = ~np.isnan(x)
@@ -70,7 +71,7 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
         table.add_column("positions", justify="right", no_wrap=True)
         table.add_column("spread (sd)", justify="right", no_wrap=True)
     for r in rows:
-        cells = [r["issue"]]
+        cells: list[str] = [r["issue"]]
         if not split:
             cells.append(r["scale"])
         cells += r["models"] + ([r["consensus"]] if several else [])
@@ -129,10 +130,11 @@ def positions_table(sc: Scenario) -> Table:
     """Actors × issues: position (salience) and capability, as given."""
     arrays = sc.arrays()
     table = Table(title="Positions (salience in brackets) and capability", title_justify="left")
-    table.add_column("actor")
-    table.add_column("capability", justify="right")
+    # headers fold rather than end in "…" when the terminal is narrow
+    table.add_column("actor", overflow="fold")
+    table.add_column("capability", justify="right", overflow="fold")
     for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
+        table.add_column(issue.id, justify="right", overflow="fold")
     for i, actor in enumerate(sc.actors):
         cells = [
             "–"
@@ -151,9 +153,9 @@ def rounds_table(sc: Scenario, trace: Trace) -> Table:
     median = (lower + upper) / 2.0
     mean = weighted_mean(arrays.capability, trace.positions, arrays.salience)
     table = Table(title=f"{trace.model}: weighted median / mean by round", title_justify="left")
-    table.add_column("round", justify="right")
+    table.add_column("round", justify="right", overflow="fold")
     for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
+        table.add_column(issue.id, justify="right", overflow="fold")
     for r in range(trace.rounds):
         table.add_row(
             str(r),
@@ -169,11 +171,11 @@ def final_positions_table(sc: Scenario, trace: Trace) -> Table:
     table = Table(
         title=f"{trace.model}: final positions (change since round 0)", title_justify="left"
     )
-    table.add_column("actor")
+    table.add_column("actor", overflow="fold")
     for issue in sc.issues:
-        table.add_column(issue.id, justify="right")
+        table.add_column(issue.id, justify="right", overflow="fold")
     if isinstance(win, dict):
-        table.add_column("win prob.", justify="right")
+        table.add_column("win prob.", justify="right", overflow="fold")
     for i, actor in enumerate(sc.actors):
         cells = [
             "–" if np.isnan(last[i, k]) else f"{last[i, k]:.1f} ({last[i, k] - first[i, k]:+.1f})"
