@@ -173,3 +173,15 @@ def test_smp_chunk_is_one_batch_equal_to_single_runs(params: dict[str, Any]) -> 
     for r, seq in enumerate(model.spawn(draws)):
         single = smp.simulate(batch.replicate(r), np.random.default_rng(seq), resolved)
         np.testing.assert_array_equal(result.forecasts[r], single.forecast)
+
+
+def test_a_scenario_without_uncertainty_is_said_so() -> None:
+    from detente import io as dio
+    from tests.conftest import shared_path
+
+    sc = dio.read(shared_path("reference", "ktab", "inputs", "dummyData_3Dim.csv"))
+    result = monte_carlo(sc, "mean", 20, seed=0)
+    assert any("no input an uncertainty" in n and "same forecast" in n for n in result.notes)
+    assert not any(
+        "no input an uncertainty" in n for n in monte_carlo(load_default(), "mean", 20, 0).notes
+    )

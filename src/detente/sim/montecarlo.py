@@ -353,6 +353,18 @@ def monte_carlo(
     rounds = max(p.shape[1] for p in parts)
     centre = np.concatenate([pad_rounds(p, rounds) for p in parts], axis=0)
     notes: list[str] = []
+    if not any(e.uncertainty is not None for _, e in scenario.estimates()):
+        same = np.all(forecasts == forecasts[:1], axis=0) | np.all(np.isnan(forecasts), axis=0)
+        notes.append(
+            "the scenario gives no input an uncertainty, so every draw has the same inputs"
+            + (
+                " and the same forecast"
+                if bool(same.all())
+                else "; the forecasts differ only by the model's own randomness"
+            )
+            + ": add an `uncertainty` to the estimates you are unsure of (README, Scenarios),"
+            " or see `detente sensitivity` (it varies every input by a default spread)"
+        )
     silent = np.nansum(batch.salience, axis=-1) <= 0.0  # [R, n]
     silent &= ~(np.nansum(base.salience, axis=-1) <= 0.0)  # not already so in the scenario
     if silent.any():
