@@ -38,6 +38,26 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from detente import __version__
+
+        typer.echo(f"detente {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Forecast where a multi-party negotiation lands and how a shock moves it."""
+
+
 def _console(*, stderr: bool = False) -> Console:
     # Made per use, so that the terminal width (COLUMNS) is read when a command runs.
     return Console(stderr=stderr, soft_wrap=True)
@@ -82,7 +102,9 @@ SheetOpt = Annotated[
 IssueOpt = Annotated[
     str | None,
     typer.Option(
-        "--issue", help="Issue id for a one-issue CSV/XLSX sheet (default: from its name)."
+        "--sheet-issue",
+        "--issue",
+        help="Issue id for a one-issue CSV/XLSX sheet (default: from its name).",
     ),
 ]
 InputFormatOpt = Annotated[
@@ -229,9 +251,8 @@ def _record(
         rec = store.record(kind, sc, models, params, seed, results)
     finally:
         store.close()
-    console = _console(stderr=True)
-    if console.is_terminal:  # like the progress bars: kept out of pipes and captured output
-        console.print(f"[dim]recorded run {rec.id} in {store.url}[/]", highlight=False)
+    # on stderr, terminal or not: scripts need the id to reopen the run (stdout stays the result)
+    _console(stderr=True).print(f"[dim]recorded run {rec.id} in {store.url}[/]", highlight=False)
 
 
 def _seed(sc: Scenario, seed: int | None) -> int:
@@ -705,13 +726,24 @@ def list_models() -> None:
     """List the models and their parameters."""
     console = _console()
     for spec in models():
-        aliases = f" [dim](also: {', '.join(spec.aliases)})[/]" if spec.aliases else ""
-        console.print(f"[bold]{spec.name}[/]{aliases} — {spec.title}", highlight=False)
-        console.print(f"    {spec.summary}", highlight=False)
+        # every text is escaped: docs hold brackets ([[a, b, share], ...], [0,1]) that rich
+        # would otherwise take for markup and drop
+        aliases = f" [dim](also: {escape(', '.join(spec.aliases))})[/]" if spec.aliases else ""
+        console.print(
+            f"[bold]{escape(spec.name)}[/]{aliases} — {escape(spec.title)}", highlight=False
+        )
+        console.print(f"    {escape(spec.summary)}", highlight=False)
         for p in spec.parameters:
-            choices = f"  [dim]{{{', '.join(map(str, p.choices))}}}[/]" if p.choices else ""
-            console.print(f"    [cyan]{p.name}[/] = {p.default!r}{choices}", highlight=False)
-            console.print(f"        {p.doc}", highlight=False)
+            choices = (
+                f"  [dim]{escape('{' + ', '.join(map(str, p.choices)) + '}')}[/]"
+                if p.choices
+                else ""
+            )
+            console.print(
+                f"    [cyan]{escape(p.name)}[/] = {escape(repr(p.default))}{choices}",
+                highlight=False,
+            )
+            console.print(f"        {escape(p.doc)}", highlight=False)
         console.print()
 
 

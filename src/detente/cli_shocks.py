@@ -208,11 +208,12 @@ def _f(x: float) -> str:
 
 
 def _g(x: float) -> str:
-    return "–" if x != x else f"{x:.2f}"
+    # one decimal, as every table of forecasts (run, mc, sweep, runs show)
+    return "–" if x != x else f"{x:.1f}"
 
 
 def _d(x: float) -> str:
-    return "–" if x != x else f"{x:+.2f}".replace("-", "−")
+    return "–" if x != x else f"{x:+.1f}".replace("-", "−")
 
 
 def _table(sc: Scenario, result: Comparison) -> None:
@@ -231,7 +232,7 @@ def _table(sc: Scenario, result: Comparison) -> None:
         table.add_column("Δ", justify="right")
     for m in result.models:
         for k in result.issues:
-            row = [m, k, _g(result.baseline[m][k])]
+            row = [m, issue_title.get(k, k), _g(result.baseline[m][k])]
             for s in result.shocks:
                 c = _change(result, s, m, k)
                 row += [_g(c.shocked), _d(c.delta)]

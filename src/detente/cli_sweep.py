@@ -40,7 +40,7 @@ from detente.sim.sweep import SweepResult, sweep
 def sweep_command(
     scenario: ScenarioArg = "ukraine-talks",
     model: Annotated[str, typer.Option("--model", "-m", help="Model to run at every point.")] = (
-        "eu"
+        "median"
     ),
     grid: Annotated[
         list[str] | None,
@@ -131,7 +131,8 @@ def _csv(result: SweepResult) -> str:
 
 
 def _g(x: float) -> str:
-    return "–" if x != x else f"{x:.2f}"
+    # one decimal, as every table of forecasts (run, mc, compare, runs show)
+    return "–" if x != x else f"{x:.1f}"
 
 
 def _table(sc: Scenario, result: SweepResult) -> None:  # columns: issue ids (narrow)

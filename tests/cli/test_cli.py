@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -273,3 +274,29 @@ def test_forecast_tables_stay_readable_at_80_columns() -> None:
         for name in ("mean", "eu"):
             assert f" {name} " in header
         assert "condorcet" in result.stdout or "-m" in args
+
+
+def test_consistency_of_the_commands(tmp_path: Path) -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0
+    assert out.startswith("detente ")
+    _, out, _ = invoke("models")
+    assert "[[adjusting actor, reference actor, share], ...]" in out  # brackets kept
+    assert "Min [0,1]" in out
+    sheet = tmp_path / "one.csv"
+    sheet.write_text("Actor,Capability,Position,Salience\na,1,10,0.5\nb,2,90,0.5\n")
+    for flag in ("--sheet-issue", "--issue"):
+        code, out, err = invoke("run", str(sheet), flag, "taxes", "-m", "mean", "-f", "json")
+        assert code == 0, err
+        assert list(json.loads(out)["forecast"]) == ["taxes"]
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(
+        "name: t\nissues: [{id: a}]\nactors:\n"
+        "  - {id: p, capabilty: 3, stances: {a: {position: 10, salience: 0.5}}}\n"
+    )
+    code, _, err = invoke("validate", str(typo))
+    assert code == 2
+    assert "not 'capabilty' (did you mean 'capability'?)" in err
+    # run prints the id of the run it recorded, terminal or not
+    code, _, err = invoke("run", "-m", "mean")
+    assert re.search(r"recorded run \d+ in ", err)

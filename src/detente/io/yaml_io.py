@@ -16,6 +16,8 @@ reading what was written gives back an equal scenario.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -399,6 +401,13 @@ def _located(file: str, root: Node, obj: dict[str, Any], exc: ValidationError) -
         errors,
         key=lambda e: (len(e["loc"]), not (e["loc"] and e["loc"][-1] == "str")),
     )
+    if best["type"] == "missing":
+        # a misspelt field is both missing and unknown: name the unknown one, which the
+        # user wrote (actors[0].capabilty for capability)
+        for e in errors:
+            if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == tuple(best["loc"][:-1]):
+                best = e
+                break
     if not best["loc"]:
         located = _consistency(obj)
         message = best["msg"].removeprefix("Value error, ")
@@ -501,6 +510,20 @@ _TYPE_TEXT = {
 }
 
 
+@functools.cache
+def _known_fields() -> tuple[str, ...]:
+    """Every field name of the scenario's models, for "did you mean" hints."""
+    from pydantic import BaseModel
+
+    import detente.scenario as scenario_module
+
+    names: set[str] = set()
+    for obj in vars(scenario_module).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            names.update(obj.model_fields)
+    return tuple(sorted(names))
+
+
 def _expected(error: ErrorDetails) -> str:
     kind = error["type"]
     loc = error["loc"]
@@ -508,7 +531,9 @@ def _expected(error: ErrorDetails) -> str:
     if kind == "missing":
         return f"expected the field {field!r}"
     if kind == "extra_forbidden":
-        return f"expected a known field, not {field!r}"
+        near = difflib.get_close_matches(field, _known_fields(), n=1, cutoff=0.75)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return f"expected a known field, not {field!r}{hint}"
     if kind == "model_type" and error.get("ctx", {}).get("class_name") == "Estimate":
         return "expected a number (or a mapping with value and source)"
     if kind in ("model_type", "model_attributes_type"):
