@@ -107,6 +107,14 @@ IssueOpt = Annotated[
         help="Issue id for a one-issue CSV/XLSX sheet (default: from its name).",
     ),
 ]
+ScaleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        help="CSV/XLSX: MIN:MAX, the scale of the positions (default: 0–100, or their range"
+        " when some lie outside it).",
+    ),
+]
 InputFormatOpt = Annotated[
     str | None,
     typer.Option(
@@ -121,9 +129,10 @@ def _load(
     fmt: str | None,
     *,
     issue: str | None = None,
+    scale: str | None = None,
     quiet: bool = False,
 ) -> Scenario:
-    loaded = io.resolve(source, sheet=sheet, format=fmt, issue=issue)
+    loaded = io.resolve(source, sheet=sheet, format=fmt, issue=issue, scale=scale)
     if not quiet:
         for note in loaded.notes:
             _console(stderr=True).print(f"[dim]note:[/] {note}", highlight=False)
@@ -293,6 +302,7 @@ def run_command(
     ktab_compat: CompatOpt = False,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
@@ -300,7 +310,7 @@ def run_command(
     """Run models on a scenario and print each issue's forecast."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _load(scenario, sheet, input_format, issue=issue, scale=scale)
         store = _run_store(db, no_record)
         traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
         used_seed = _seed(sc, seed)
@@ -338,12 +348,13 @@ def explain(
     ktab_compat: CompatOpt = False,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Tell in sentences how each model reached its forecast."""
     with _user_errors():
         names = _model_names(model)
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _load(scenario, sheet, input_format, issue=issue, scale=scale)
         traces = _traces(sc, names, seed, param or [], rounds, variant, ktab_compat)
     labels = Labels({a.id: a.title for a in sc.actors}, {i.id: i.title for i in sc.issues})
     console = _console()
@@ -476,6 +487,7 @@ def monte_carlo_command(
     scheduler: SchedulerOpt = None,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
@@ -493,7 +505,7 @@ def monte_carlo_command(
         if seed is not None and seed < 0:
             raise UsageError(f"--seed: expected a whole number of at least 0, got {seed}")
         name = get_model_or_fail(model).name
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _load(scenario, sheet, input_format, issue=issue, scale=scale)
         per_model = _parse_params(param or [], [name])
         used_seed = _seed(sc, seed)
         pool = _executor(executor, workers, scheduler)
@@ -614,11 +626,12 @@ def validate(
     scenario: ScenarioArg,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Check a scenario file; print what was read and how it was interpreted."""
     with _user_errors():
-        loaded = io.resolve(scenario, sheet=sheet, format=input_format, issue=issue)
+        loaded = io.resolve(scenario, sheet=sheet, format=input_format, issue=issue, scale=scale)
     sc = loaded.scenario
     missing = sum(len(sc.issues) - len(a.stances) for a in sc.actors)
     unsourced = sum(1 for _, e in sc.estimates() if e.source is None)
@@ -637,11 +650,12 @@ def show(
     scenario: ScenarioArg,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Print a scenario's issues (with what their scale ends mean) and its actors."""
     with _user_errors():
-        sc = _load(scenario, sheet, input_format, issue=issue)
+        sc = _load(scenario, sheet, input_format, issue=issue, scale=scale)
     _console().print(f"[bold]{sc.name}[/]" + (f" — {sc.description}" if sc.description else ""))
     issues = Table(title="Issues", title_justify="left")
     for col in ("id", "label", "scale", "low end", "high end"):
@@ -671,13 +685,21 @@ def convert(
     ] = None,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
+    scale: ScaleOpt = None,
     input_format: InputFormatOpt = None,
 ) -> None:
     """Convert a scenario between YAML, CSV, XLSX and KTAB's CSV and XML."""
     with _user_errors():
-        sc = _load(source, sheet, input_format, issue=issue)
+        sc = _load(source, sheet, input_format, issue=issue, scale=scale)
         io.save(sc, target, format=to)
+        lost = io.losses(sc, io.target_format(target, to))
     _console(stderr=True).print(f"wrote {target}", highlight=False)
+    if lost:
+        _console(stderr=True).print(
+            f"[dim]note:[/] {target.name} cannot hold {', '.join(lost)}; they were left out"
+            " (YAML keeps everything)",
+            highlight=False,
+        )
 
 
 @app.command()

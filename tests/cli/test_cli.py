@@ -300,3 +300,33 @@ def test_consistency_of_the_commands(tmp_path: Path) -> None:
     # run prints the id of the run it recorded, terminal or not
     code, _, err = invoke("run", "-m", "mean")
     assert re.search(r"recorded run \d+ in ", err)
+
+
+def test_convert_says_what_the_format_cannot_hold(tmp_path: Path) -> None:
+    code, _, err = invoke("convert", "ukraine-talks", str(tmp_path / "x.csv"))
+    assert code == 0
+    assert "x.csv cannot hold 6 issue labels" in err
+    for part in ("104 value sources", "72 uncertainties", "5 shocks", "3 thresholds"):
+        assert part in err
+    code, _, err = invoke("convert", "ukraine-talks", str(tmp_path / "x.yaml"))
+    assert code == 0
+    assert "cannot hold" not in err
+
+
+def test_csv_scales_are_stated_and_can_be_given(tmp_path: Path) -> None:
+    ten = tmp_path / "ten.csv"
+    ten.write_text("Actor,Capability,Position,Salience\na,1,4,0.5\nb,2,10,0.5\nc,2,7,0.5\n")
+    code, out, _ = invoke("validate", str(ten))
+    assert "lie within 0–10 but are read on 0–100" in out
+    code, out, _ = invoke("run", str(ten), "--scale", "0:10", "-m", "mean", "-f", "json")
+    assert code == 0
+    assert json.loads(out)["forecast"]["ten"] == pytest.approx((4 * 0.5 + 20 * 0.5 + 14 * 0.5) / 2.5)
+    typo = tmp_path / "typo.csv"
+    typo.write_text("Actor,Capability,Position,Salience\na,1,4,0.5\nb,2,155,0.5\nc,2,7,0.5\n")
+    code, out, _ = invoke("validate", str(typo))
+    assert "scale is taken as [4, 155] from the data (--scale" in out
+    code, _, err = invoke("validate", str(typo), "--scale", "0:10")
+    assert code == 2
+    assert "row 3, column 'Position': expected a position on the scale [0, 10]" in err
+    code, _, err = invoke("validate", str(typo), "--scale", "ten")
+    assert code == 2

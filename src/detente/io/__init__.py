@@ -15,6 +15,7 @@ Formats: ``yaml`` (.yaml, .yml), ``csv`` (analyst table, see :mod:`detente.io.ta
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ def load(
     format: str | None = None,
     sheet: str | None = None,
     issue: str | None = None,
+    scale: str | None = None,
 ) -> Loaded:
     """Read a scenario file.
 
@@ -115,6 +117,9 @@ def load(
     issue
         CSV and XLSX only: the issue id of a one-issue table (default: from the file or
         sheet name, or the title above the table).
+    scale
+        CSV and XLSX only: ``"MIN:MAX"``, the scale of every issue's positions (default:
+        0–100, or the positions' range where some lie outside it, with a note).
 
     Returns
     -------
@@ -133,13 +138,16 @@ def load(
         raise InputError(p, f"expected no sheet for a {fmt} file (sheets exist in .xlsx only)")
     if issue is not None and fmt not in ("csv", "xlsx"):
         raise InputError(p, f"expected no issue= for a {fmt} file (it names its issues)")
+    bounds = parse_scale(scale) if scale is not None else None
+    if bounds is not None and fmt not in ("csv", "xlsx"):
+        raise InputError(p, f"expected no --scale for a {fmt} file (it gives its scales)")
     notes: list[str] = []
     if fmt == "yaml":
         scenario = read_yaml(p, data)
     elif fmt == "ktab-xml":
         scenario, notes = read_ktab_xml(p, data)
     elif fmt == "xlsx":
-        scenario, notes = read_xlsx(p, data, sheet=sheet, issue=issue)
+        scenario, notes = read_xlsx(p, data, sheet=sheet, issue=issue, scale=bounds)
     else:
         text = decode_text(data, p)
         if format is None and looks_like_ktab_csv(parse_csv(text, str(p))[:8]):
@@ -147,10 +155,25 @@ def load(
             if issue is not None:
                 raise InputError(p, "expected no issue= for a KTAB CSV file (it names its issues)")
         if fmt == "ktab-csv":
+            if bounds is not None:
+                raise InputError(p, "expected no --scale for a KTAB CSV file (it is on 0–100)")
             scenario, notes = read_ktab_csv(p, text)
         else:
-            scenario, notes = read_csv(p, text, issue=issue)
+            scenario, notes = read_csv(p, text, issue=issue, scale=bounds)
     return Loaded(scenario, fmt, tuple(notes))
+
+
+def parse_scale(text: str) -> tuple[float, float]:
+    """``"MIN:MAX"`` (e.g. ``0:10``, ``-5:5``) as two finite numbers, MIN < MAX; else an
+    ``InputError``."""
+    lo_text, sep, hi_text = text.partition(":")
+    try:
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        lo = hi = math.nan
+    if not sep or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise InputError(None, "expected --scale MIN:MAX with MIN < MAX, e.g. 0:10", found=text)
+    return lo, hi
 
 
 def read(path: str | Path, **kw: str | None) -> Scenario:
@@ -263,3 +286,52 @@ def resolve(name_or_path: str | Path, **kw: str | None) -> Loaded:
     if path.suffix or len(path.parts) > 1:
         return load(path, **kw)
     return load_builtin(text)
+
+
+def target_format(path: str | Path, format: str | None = None) -> str:
+    """The format :func:`save` writes ``path`` in."""
+    return _format_for(Path(path), format)
+
+
+def losses(scenario: Scenario, fmt: str) -> list[str]:
+    """What of ``scenario`` a file of format ``fmt`` cannot hold, in words (empty for YAML).
+
+    Examples
+    --------
+    >>> losses(load_default(), "csv")[:2]
+    ['6 issue labels', '6 issue descriptions']
+    >>> losses(load_default(), "yaml")
+    []
+    """
+    if fmt == "yaml":
+        return []
+    sc = scenario
+    table = fmt in ("csv", "xlsx")
+    ktab = fmt.startswith("ktab")
+    out: list[tuple[int, str]] = [
+        (sum(1 for i in sc.issues if i.label), "issue labels"),
+        (sum(1 for i in sc.issues if i.description), "issue descriptions"),
+        (
+            sum(
+                (i.scale.min_label is not None) + (i.scale.max_label is not None) for i in sc.issues
+            ),
+            "scale-end meanings (what an issue's 0 and 100 stand for)",
+        ),
+        (
+            sum(1 for i in sc.issues if i.scale.min != 0.0 or i.scale.max != 100.0) if table else 0,
+            "scale ends other than 0–100 (read back from the positions' range)",
+        ),
+        (sum(1 for _, e in sc.estimates() if e.source is not None), "value sources"),
+        (len(sc.sources), "source entries"),
+        (sum(1 for _, e in sc.estimates() if e.uncertainty is not None), "uncertainties"),
+        (len(sc.shocks), "shocks"),
+        (len(sc.thresholds), "thresholds"),
+        (1 if sc.description else 0, "scenario description"),
+        (sum(1 for a in sc.actors if a.risk is not None) if ktab else 0, "actor risk attitudes"),
+        (sum(1 for a in sc.actors if a.label and a.description) if ktab else 0, "actor labels"),
+    ]
+    other = [m for m in sc.parameters if not (fmt == "ktab-xml" and m == "smp")]
+    out.append((len(other), "model parameter sets"))
+    if table or fmt == "ktab-csv":
+        out.append((1 if sc.seed is not None else 0, "seed"))
+    return [f"{n} {what}" if n != 1 else f"1 {what.removesuffix('s')}" for n, what in out if n]

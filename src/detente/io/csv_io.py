@@ -49,7 +49,9 @@ def parse_csv(text: str, file: str, *, delimiter: str = ",", strip: bool = True)
     return rows
 
 
-def read_csv(path: Path, text: str, *, issue: str | None = None) -> tuple[Scenario, list[str]]:
+def read_csv(
+    path: Path, text: str, *, issue: str | None = None, scale: tuple[float, float] | None = None
+) -> tuple[Scenario, list[str]]:
     """An analyst CSV file (per-issue, long or wide layout) as a scenario and notes."""
     file = str(path)
     notes: list[str] = []
@@ -68,6 +70,7 @@ def read_csv(path: Path, text: str, *, issue: str | None = None) -> tuple[Scenar
         default_issue=slugify(path.stem),
         default_source="the file name (--issue chooses another)",
         ragged_check=True,
+        scale=scale,
     )
     return scenario, notes + more
 

@@ -385,9 +385,12 @@ class _ParsedTable:
 class _Reader:
     """Reads the tables of one file or sheet into entries, then into a scenario."""
 
-    def __init__(self, file: str, *, ragged_check: bool) -> None:
+    def __init__(
+        self, file: str, *, ragged_check: bool, scale: tuple[float, float] | None = None
+    ) -> None:
         self.file = file
         self.ragged_check = ragged_check
+        self.scale = scale
         self.notes: list[str] = []
         self.conflicts: dict[str, list[str]] = {}
 
@@ -756,7 +759,30 @@ class _Reader:
             )
 
     def _scale(self, iid: str, values: list[_Value]) -> Scale:
+        if self.scale is not None:
+            lo, hi = self.scale
+            for v in values:
+                if not lo <= v.x <= hi:
+                    raise InputError(
+                        self.file,
+                        f"expected a position on the scale [{format_number(lo)},"
+                        f" {format_number(hi)}] given by --scale",
+                        row=v.row,
+                        column=v.column,
+                        found=v.text if v.text is not None else format_number(v.x),
+                    )
+            self.notes.append(
+                f"issue {iid!r}: positions read on [{format_number(lo)}, {format_number(hi)}]"
+                " (--scale)"
+            )
+            return Scale(min=lo, max=hi)
         if all(0.0 <= v.x <= 100.0 for v in values):
+            top = max(v.x for v in values)
+            if 0.0 < top <= 10.0:
+                self.notes.append(
+                    f"issue {iid!r}: positions lie within 0–{format_number(top)} but are read"
+                    " on 0–100; give --scale MIN:MAX (e.g. 0:10) if that is not their scale"
+                )
             return Scale()
         lo, hi = min(v.x for v in values), max(v.x for v in values)
         if lo == hi:
@@ -768,7 +794,8 @@ class _Reader:
                 hi = math.nextafter(values[0].x, math.inf)
         self.notes.append(
             f"issue {iid!r}: positions lie outside 0–100, so its scale is taken as"
-            f" [{format_number(lo)}, {format_number(hi)}] from the data"
+            f" [{format_number(lo)}, {format_number(hi)}] from the data (--scale MIN:MAX"
+            " sets it, and refuses a position outside it, such as a typo)"
         )
         return Scale(min=lo, max=hi)
 
@@ -830,9 +857,11 @@ def read_tables(
     default_issue: str,
     default_source: str,
     ragged_check: bool,
+    scale: tuple[float, float] | None = None,
 ) -> tuple[Scenario, list[str]]:
-    """The scenario held by ``tables`` and the notes on how it was read."""
-    reader = _Reader(file, ragged_check=ragged_check)
+    """The scenario held by ``tables`` and the notes on how it was read; ``scale`` sets every
+    issue's scale instead of inferring it (positions outside it are errors)."""
+    reader = _Reader(file, ragged_check=ragged_check, scale=scale)
     parsed: list[_ParsedTable] = []
     notes: list[str] = []
     for table in tables:

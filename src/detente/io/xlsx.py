@@ -94,7 +94,12 @@ def _rows(ws: Any, file: str) -> list[SheetRow]:
 
 
 def read_xlsx(
-    path: Path, data: bytes, *, sheet: str | None = None, issue: str | None = None
+    path: Path,
+    data: bytes,
+    *,
+    sheet: str | None = None,
+    issue: str | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> tuple[Scenario, list[str]]:
     """The scenario on one sheet: ``sheet`` or, by default, the first with a recognisable table.
 
@@ -135,6 +140,7 @@ def read_xlsx(
         default_issue=slugify(chosen),
         default_source=f"sheet {chosen!r} (--issue chooses another)",
         ragged_check=False,
+        scale=scale,
     )
     return scenario, notes + more
 
