@@ -320,7 +320,9 @@ def test_csv_scales_are_stated_and_can_be_given(tmp_path: Path) -> None:
     assert "lie within 0–10 but are read on 0–100" in out
     code, out, _ = invoke("run", str(ten), "--scale", "0:10", "-m", "mean", "-f", "json")
     assert code == 0
-    assert json.loads(out)["forecast"]["ten"] == pytest.approx((4 * 0.5 + 20 * 0.5 + 14 * 0.5) / 2.5)
+    assert json.loads(out)["forecast"]["ten"] == pytest.approx(
+        (4 * 0.5 + 20 * 0.5 + 14 * 0.5) / 2.5
+    )
     typo = tmp_path / "typo.csv"
     typo.write_text("Actor,Capability,Position,Salience\na,1,4,0.5\nb,2,155,0.5\nc,2,7,0.5\n")
     code, out, _ = invoke("validate", str(typo))
