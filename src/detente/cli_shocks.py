@@ -80,6 +80,7 @@ def shock(
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
     shocks_file: ShocksFileOpt = None,
+    draws: DrawsOpt = 0,
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
 ) -> None:
@@ -90,7 +91,7 @@ def shock(
         shocks = _split(apply or [])
         if not shocks:
             raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
-        result, payload = _recorded("shock", sc, shocks, names, seed, db, no_record)
+        result, payload = _recorded("shock", sc, shocks, names, seed, db, no_record, draws)
     _output(sc, result, output_format, payload)
 
 
@@ -110,6 +111,7 @@ def compare_command(
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
     shocks_file: ShocksFileOpt = None,
+    draws: DrawsOpt = 0,
     db: DbOpt = None,
     no_record: NoRecordOpt = False,
 ) -> None:
@@ -120,7 +122,7 @@ def compare_command(
         chosen = _split(shocks or []) or list(sc.shocks)
         if not chosen:
             raise UsageError(f"scenario {sc.name!r} defines no shocks")
-        result, payload = _recorded("compare", sc, chosen, names, seed, db, no_record)
+        result, payload = _recorded("compare", sc, chosen, names, seed, db, no_record, draws)
     _output(sc, result, output_format, payload)
 
 
@@ -132,17 +134,34 @@ def _recorded(
     seed: int | None,
     db: str | None,
     no_record: bool,
+    draws: int = 0,
 ) -> tuple[Comparison, dict[str, Any]]:
     """Compare (all shocks together for ``shock``), record the run, return it and its JSON."""
+    if draws < 0:
+        raise UsageError(f"--draws must be at least 0, got {draws}")
     store = _run_store(db, no_record)
-    result = _compare(sc, shocks, names, seed, combined=kind == "shock")
+    result = _compare(sc, shocks, names, seed, combined=kind == "shock", draws=draws)
     payload = result.to_dict()
-    _record(store, kind, sc, names, _params(names, shocks), result.seed, payload)
+    params = _params(names, shocks)
+    if draws:
+        params["options"]["draws"] = draws
+    _record(store, kind, sc, names, params, result.seed, payload)
     return result, payload
 
 
 def _with_shocks(sc: Scenario, shocks_file: Path | None) -> Scenario:
     return sc if shocks_file is None else io.with_shocks(sc, shocks_file)
+
+
+DrawsOpt = Annotated[
+    int,
+    typer.Option(
+        "--draws",
+        "-n",
+        help="Also measure each change over N Monte Carlo draws of the inputs (median and"
+        " 90 % interval); changes whose interval holds 0 are marked ≈ (within noise).",
+    ),
+]
 
 
 def _params(names: list[str], shocks: list[str]) -> dict[str, Any]:
@@ -160,12 +179,26 @@ def _available(sc: Scenario) -> str:
 
 
 def _compare(
-    sc: Scenario, shocks: list[str], names: list[str], seed: int | None, *, combined: bool
+    sc: Scenario,
+    shocks: list[str],
+    names: list[str],
+    seed: int | None,
+    *,
+    combined: bool,
+    draws: int = 0,
 ) -> Comparison:
     runs = (1 if combined else len(shocks)) * len(names)
     with _progress("shock" if combined else "compare", runs) as progress:
         try:
-            return compare(sc, shocks, names, _seed(sc, seed), combined=combined, progress=progress)
+            return compare(
+                sc,
+                shocks,
+                names,
+                _seed(sc, seed),
+                combined=combined,
+                progress=progress,
+                draws=draws,
+            )
         except ValueError as exc:  # unknown shock names, bad model parameters
             raise UsageError(str(exc)) from None
 
@@ -230,15 +263,29 @@ def _table(sc: Scenario, result: Comparison) -> None:
     for s in result.shocks:
         table.add_column(s, justify="right", overflow="fold")
         table.add_column("Δ", justify="right")
+        if result.draws:
+            table.add_column(f"Δ over {result.draws} draws [90 %]", justify="right")
     for m in result.models:
         for k in result.issues:
             row = [m, issue_title.get(k, k), _g(result.baseline[m][k])]
             for s in result.shocks:
                 c = _change(result, s, m, k)
                 row += [_g(c.shocked), _d(c.delta)]
+                if result.draws:
+                    med, lo, hi = result.intervals[s][m][k]
+                    moved = (lo, hi) != (0.0, 0.0)  # an exact zero everywhere is no change
+                    noise = " ≈" if moved and result.within_noise(s, m, k) else ""
+                    row.append(f"{_d(med)} [{_d(lo)}, {_d(hi)}]{noise}")
             table.add_row(*row)
         table.add_section()
     console.print(table)
+    if result.draws:
+        console.print(
+            f"[dim]≈: within noise — over {result.draws} draws of the uncertain inputs (the same"
+            " draws before and after the shock) the change's 90 % interval holds 0, so a"
+            " single run's Δ may be noise.[/]",
+            highlight=False,
+        )
     lines: list[str] = []
     for r in result.runs:
         for c in r.issues:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import numpy as np
@@ -136,3 +137,24 @@ def test_compare_reports_progress_once_per_shock_and_model() -> None:
     compare(sc, shocks, ["mean", "median"], 0, progress=lambda d, t: calls.append((d, t)))
     total = len(shocks) * 2
     assert calls == [(d, total) for d in range(1, total + 1)]
+
+
+def test_changes_over_draws_mark_what_is_within_noise() -> None:
+    from detente.io import load_default
+    from detente.sim.compare import Comparison, compare
+
+    sc = load_default()
+    result = compare(sc, ["summit"], ["mean", "median"], seed=0, draws=60)
+    assert result.draws == 60
+    med, lo, hi = result.intervals["summit"]["mean"]["ceasefire"]
+    assert lo <= med <= hi
+    assert result.within_noise("summit", "mean", "ceasefire") is (lo <= 0.0 <= hi)
+    # territory does not move under the mean: the interval is exactly 0
+    assert result.intervals["summit"]["mean"]["territory"] == (0.0, 0.0, 0.0)
+    back = Comparison.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert back.to_dict() == json.loads(json.dumps(result.to_dict()))
+    # the same seed gives the same intervals
+    again = compare(sc, ["summit"], ["mean", "median"], seed=0, draws=60)
+    assert again.intervals == result.intervals
+    with pytest.raises(ValueError, match="strikes after a round"):
+        compare(sc, ["summit@2"], ["eu"], seed=0, draws=10)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from detente.models import get_model, run
 from detente.scenario import Scenario, ScenarioArrays
 from detente.serial import number
-from detente.sim.shocks import apply_shocks, check_names, run_shocked
+from detente.sim.shocks import apply_shocks, check_names, run_shocked, schedule
 from detente.trace import Trace
 
 if TYPE_CHECKING:
@@ -161,6 +161,19 @@ class Comparison:
     baseline: Mapping[str, Mapping[str, float]]
     runs: tuple[ShockRun, ...]
     notes: Mapping[str, tuple[str, ...]]
+    draws: int = 0
+    """With draws: the change over Monte Carlo draws of the inputs, per shock, model and issue:
+    ``(median, 5 %, 95 %)`` of the paired differences (same seed, so the same draws)."""
+    intervals: Mapping[str, Mapping[str, Mapping[str, tuple[float, float, float]]]] = field(
+        default_factory=dict
+    )
+
+    def within_noise(self, shock: str, model: str, issue: str) -> bool | None:
+        """Whether the change's 90 % interval over the draws holds 0 (None without draws)."""
+        q = self.intervals.get(shock, {}).get(model, {}).get(issue)
+        if q is None or not (q[1] == q[1] and q[2] == q[2]):
+            return None
+        return bool(q[1] <= 0.0 <= q[2])
 
     def get(self, shock: str, model: str) -> ShockRun:
         for r in self.runs:
@@ -180,6 +193,20 @@ class Comparison:
                 m: {k: number(v) for k, v in self.baseline[m].items()} for m in self.models
             },
             "issues": list(self.issues),
+            **(
+                {
+                    "draws": self.draws,
+                    "intervals": {
+                        sh: {
+                            m: {k: [number(v) for v in q] for k, q in by_issue.items()}
+                            for m, by_issue in by_model.items()
+                        }
+                        for sh, by_model in self.intervals.items()
+                    },
+                }
+                if self.draws
+                else {}
+            ),
             "results": [
                 {
                     "shock": r.shock,
@@ -216,6 +243,14 @@ class Comparison:
                     for r in data["results"]
                 ),
                 notes={s: tuple(v) for s, v in data["shock_notes"].items()},
+                draws=int(data.get("draws", 0)),
+                intervals={
+                    sh: {
+                        m: {k: (_f(q[0]), _f(q[1]), _f(q[2])) for k, q in by_issue.items()}
+                        for m, by_issue in by_model.items()
+                    }
+                    for sh, by_model in data.get("intervals", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a comparison: {exc!r}") from None
@@ -276,8 +311,14 @@ def compare(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     combined: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    draws: int = 0,
 ) -> Comparison:
     """Run the baseline and each shock (alone) under every model with the same ``seed``.
+
+    With ``draws``, each change is also measured over a Monte Carlo of the inputs: baseline
+    and shocked scenario are run on the same draws (same seed), and the median and the 5 % and
+    95 % quantiles of the paired differences are kept; a change whose interval holds 0 is
+    within the noise of the inputs. Shocks after round 0 cannot be drawn (``ValueError``).
 
     With ``combined`` there is one variant, all the shocks applied together in the order
     given, named ``"a+b+..."``. ``params`` maps model names to parameters (as for
@@ -305,6 +346,7 @@ def compare(
             runs.append(ShockRun(shock, m, changes, trace.notes, extra))
             if progress is not None:
                 progress(len(runs), total)
+    intervals = _drawn_changes(scenario, variants, names, seed, draws, params) if draws > 0 else {}
     return Comparison(
         scenario=scenario.name,
         seed=seed,
@@ -314,7 +356,46 @@ def compare(
         baseline={m: t.forecast_by_issue() for m, t in base.items()},
         runs=tuple(runs),
         notes=notes,
+        draws=max(0, draws),
+        intervals=intervals,
     )
+
+
+def _drawn_changes(
+    scenario: Scenario,
+    variants: Mapping[str, list[str]],
+    names: Sequence[str],
+    seed: int,
+    draws: int,
+    params: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, dict[str, tuple[float, float, float]]]]:
+    from detente.sim.montecarlo import monte_carlo
+
+    for applied in variants.values():
+        late = [n for r, ns in schedule(scenario, applied) if r > 0 for n in ns]
+        if late:
+            raise ValueError(
+                f"--draws applies shocks before bargaining; {', '.join(late)} strikes after a"
+                " round (compare it without --draws)"
+            )
+    base = {m: monte_carlo(scenario, m, draws, seed, params=params.get(m)).forecasts for m in names}
+    out: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
+    issues = [i.id for i in scenario.issues]
+    for shock, applied in variants.items():
+        shocked, _ = apply_shocks(scenario, applied)
+        out[shock] = {}
+        for m in names:
+            after = monte_carlo(shocked, m, draws, seed, params=params.get(m)).forecasts
+            diff = after - base[m]
+            out[shock][m] = {}
+            for j, k in enumerate(issues):
+                col = diff[:, j][~np.isnan(diff[:, j])]
+                if col.size == 0:
+                    out[shock][m][k] = (np.nan, np.nan, np.nan)
+                    continue
+                med, lo, hi = np.quantile(col, [0.5, 0.05, 0.95])
+                out[shock][m][k] = (float(med), float(lo), float(hi))
+    return out
 
 
 def mean_contributions(w0: F, x0: F, w1: F, x1: F) -> tuple[float, float, NDArray[np.float64]]:
