@@ -127,12 +127,12 @@ def page(record: RunRecord, records: dict[str, RunRecord], pages: dict[str, str]
     return pages[name]
 
 
-SECTIONS = {
-    "run": ["inputs", "forecast", "positions"],
-    "mc": ["inputs", "forecast", "fan"],
-    "compare": ["inputs", "forecast", "comparison"],
-    "shock": ["inputs", "forecast", "comparison"],
-    "sensitivity": ["inputs", "sensitivity"],
+SECTIONS = {  # the answer first, the inputs last
+    "run": ["forecast", "positions", "inputs"],
+    "mc": ["forecast", "fan", "inputs"],
+    "compare": ["forecast", "comparison", "inputs"],
+    "shock": ["forecast", "comparison", "inputs"],
+    "sensitivity": ["sensitivity", "inputs"],
 }
 
 

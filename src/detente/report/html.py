@@ -199,7 +199,8 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
     charts = _ChartMaker(go)
     names = _Names.of(scenario)
     sources = _Sources(scenario, documents)
-    sections = [_inputs(scenario, sources)]
+    # the answer first: the results' sections, then the inputs with their sources
+    sections: list[Section] = []
     result = record.result()
     if isinstance(result, list):
         sections += _run_sections(scenario, names, charts, result)
@@ -209,6 +210,7 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
         sections += _compare_sections(scenario, names, charts, result)
     else:
         sections += _sensitivity_sections(scenario, names, charts, result, _top(record.params))
+    sections.append(_inputs(scenario, sources))
     template = env.get_template("report.html.j2")
     page: str = template.render(
         title=f"detente run {record.id}: {record.scenario_name} ({record.kind})",
@@ -922,10 +924,17 @@ class _ChartMaker:
             template="none",
             title={"text": html.escape(title), "x": 0.01, "font": {"size": 14}},
             font={"family": _FONT, "size": 12, "color": "#222"},
-            margin={"l": 56, "r": 16, "t": 44, "b": 40},
+            # room below the x-axis title for the legend, so that the two never overlap
+            margin={"l": 56, "r": 16, "t": 44, "b": 104},
             paper_bgcolor="white",
             plot_bgcolor="white",
-            legend={"orientation": "h", "y": -0.2, "yanchor": "top", "font": {"size": 11}},
+            legend={
+                "orientation": "h",
+                "y": 0,
+                "yref": "container",
+                "yanchor": "bottom",
+                "font": {"size": 11},
+            },
             hoverlabel={"font": {"family": _FONT}},
         )
         fig.update_xaxes(showgrid=True, gridcolor="#e8e8e8", zeroline=False, linecolor="#999")
