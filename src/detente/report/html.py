@@ -617,7 +617,7 @@ def _run_sections(
         blocks.append(
             Text(
                 [
-                    f"{', '.join(one_round)}: one round, so the positions are the inputs above"
+                    f"{', '.join(one_round)}: one round, so the positions are the inputs (below)"
                     " and the forecast is in the table."
                 ]
             )
