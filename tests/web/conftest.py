@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -99,3 +104,141 @@ class LiveServer:
 def live(area: Area) -> Iterator[LiveServer]:
     with LiveServer(area.make_app()) as server:
         yield server
+
+
+def synthetic(actors: int, issues: int, seed: int = 0) -> dict[str, Any]:
+    """A scenario's JSON with ``actors`` × ``issues`` random stances (no sources)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        "name": f"synthetic-{actors}x{issues}",
+        "issues": [{"id": f"i{k}"} for k in range(issues)],
+        "actors": [
+            {
+                "id": f"a{i}",
+                "capability": float(rng.uniform(1, 100)),
+                "stances": {
+                    f"i{k}": {
+                        "position": float(rng.uniform(0, 100)),
+                        "salience": float(rng.uniform(0.05, 1)),
+                    }
+                    for k in range(issues)
+                },
+            }
+            for i in range(actors)
+        ],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Served:
+    """``detente serve`` in a subprocess on a free loopback port, stopped with SIGTERM."""
+
+    def __init__(self, root: Path, *options: str) -> None:
+        self.root = root
+        self.port = free_port()
+        self.uploads = root / "uploads"
+        self.db = root / "runs.sqlite"
+        self.command = [
+            sys.executable,
+            "-m",
+            "detente",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            "--upload-dir",
+            str(self.uploads),
+            *options,
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Served:
+        import httpx
+
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"detente serve exited: {self.stderr()}")
+            try:
+                if httpx.get(self.url + "/api/info", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("detente serve did not answer within 30 s")
+
+    def stderr(self) -> str:
+        assert self.process is not None
+        if self.process.poll() is None:
+            return ""
+        assert self.process.stderr is not None
+        return self.process.stderr.read().decode("utf-8", "replace")
+
+    def children(self) -> set[int]:
+        """Processes started by the server (its workers, the fork server)."""
+        assert self.process is not None
+        return descendants(self.process.pid)
+
+    def stop(self, timeout: float = 15) -> float:
+        """SIGTERM, and the seconds until the process had exited."""
+        assert self.process is not None
+        start = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=timeout)
+        return time.monotonic() - start
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below ``pid`` (Linux: from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != b"Z":
+            parents[int(entry)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+@pytest.fixture
+def served_root(tmp_path: Path) -> Path:
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False

@@ -288,3 +288,21 @@ def test_run_ids_out_of_range(client: TestClient) -> None:
     for run_id in ("0", "-1", str(2**64), "abc"):
         assert client.get(f"/api/runs/{run_id}").status_code == 422
     assert client.get("/api/runs/12345").status_code == 404
+
+
+def test_in_memory_store_records_in_the_server(area: Area, scenario: dict[str, Any]) -> None:
+    # Workers cannot share an in-memory SQLite store: they leave the recording to the server.
+    app = create_app(store_url="sqlite://", upload_dir=area.uploads)
+    assert app.state.services.worker_store_url is None
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        out = client.post("/api/run", json={"scenario": scenario, "model": "eu", "seed": 2})
+        assert out.status_code == 200, out.text
+        record = client.get(f"/api/runs/{out.json()['run_id']}").json()
+        assert (record["kind"], record["seed"]) == ("run", 2)
+        body = {"scenario": scenario, "shocks": ["summit"], "models": ["mean"]}
+        compared = client.post("/api/compare", json=body).json()
+        assert client.get(f"/api/runs/{compared['run_id']}").json()["kind"] == "compare"
+        started = client.post("/api/mc", json={"scenario": scenario, "draws": 100}).json()
+        job = _wait(client, started["id"])
+        assert job["status"] == "done", job
+        assert client.get(f"/api/runs/{job['run_id']}").json()["kind"] == "mc"

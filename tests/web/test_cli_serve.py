@@ -51,10 +51,43 @@ def test_bad_docs_folder(started: list[dict[str, Any]], tmp_path: Path) -> None:
 
 
 def test_help_lists_serve() -> None:
+    from dataclasses import fields
+
+    from detente.web.budget import Budget
+
     result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for option in ("--host", "--port", "--db", "--docs", "--upload-dir"):
         assert option in result.output
+    for limit in fields(Budget):  # every limit has its option
+        assert Budget.option(limit.name) in result.output
+
+
+def test_limits_reach_the_app_and_uvicorn(started: list[dict[str, Any]], tmp_path: Path) -> None:
+    args = ["serve", "--db", str(tmp_path / "r.sqlite"), "--upload-dir", str(tmp_path / "up")]
+    args += ["--max-actors", "5", "--max-memory", "512", "--time-limit", "2.5", "--workers", "1"]
+    args += ["--header-timeout", "3", "--keep-alive", "2", "--max-header", "4096"]
+    args += ["--max-connections", "50", "--shutdown-grace", "4", "--max-upload", "1000"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (call,) = started
+    budget = call["app"].state.services.budget
+    assert (budget.max_actors, budget.max_memory_bytes) == (5, 512 * 2**20)
+    assert (budget.max_seconds, budget.workers, budget.max_upload_bytes) == (2.5, 1, 1000)
+    assert budget.max_rounds == 1000  # not given: the default
+    assert call["http"].header_timeout == 3
+    assert call["timeout_keep_alive"] == 2
+    assert call["h11_max_incomplete_event_size"] == 4096
+    assert call["limit_concurrency"] == 50
+    assert call["timeout_graceful_shutdown"] == 4
+    assert call["app"].state.services.pool.pids() == []  # stopped when serve returned
+
+
+def test_bad_limits_are_one_line(started: list[dict[str, Any]]) -> None:
+    result = runner.invoke(app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: workers (--workers) must be at least 1"
+    assert started == []
 
 
 def test_bad_store_fails_at_start(started: list[dict[str, Any]]) -> None:

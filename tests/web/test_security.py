@@ -88,7 +88,10 @@ def test_upload_size_is_bounded(area: Area, sandbox: Path) -> None:
         assert ok.status_code == 422  # within the bound: read (and refused as a scenario)
         too_big = client.post("/api/upload", files={"file": ("a.yaml", b"x" * 1001)})
         assert too_big.status_code == 413
-        assert too_big.json()["detail"] == "upload too large: at most 1,000 bytes are accepted"
+        assert too_big.json()["detail"] == (
+            "upload too large: at most 1,000 bytes are accepted (--max-upload)"
+        )
+        assert (too_big.json()["limit"], too_big.json()["allowed"]) == ("max_upload_bytes", 1000)
 
         # Announced larger than the bound: refused before the body is read.
         huge = client.post("/api/upload", files={"file": ("a.yaml", b"x" * 500_000)})
@@ -143,11 +146,12 @@ def test_server_stops_reading_an_endless_upload(
 def test_json_bodies_are_bounded(client: TestClient) -> None:
     response = client.post(
         "/api/run",
-        content=b"{" + b" " * 16_000_001 + b"}",
+        content=b"{" + b" " * 4_000_001 + b"}",
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413
     assert response.json()["detail"].startswith("request too large")
+    assert response.json()["limit"] == "max_body_bytes"
 
 
 def test_cross_site_writes_are_refused(client: TestClient, scenario: dict[str, object]) -> None:
@@ -165,12 +169,69 @@ def test_cross_site_writes_are_refused(client: TestClient, scenario: dict[str, o
     assert client.get("/api/runs").status_code == 200  # reads carry no Origin check
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        # Measured before: no Origin, but a browser's Sec-Fetch-Site: cross-site, was accepted.
+        ({"sec-fetch-site": "cross-site"}, 403),
+        ({"sec-fetch-site": "same-site"}, 403),  # another port or subdomain is another origin
+        ({"sec-fetch-site": "same-origin"}, 200),
+        ({"sec-fetch-site": "none"}, 200),  # typed by the user
+        ({"referer": "http://evil.example/page"}, 403),
+        ({"referer": "http://127.0.0.1:9999/"}, 403),  # another port on this machine
+        ({"referer": "http://127.0.0.1/"}, 200),
+        ({"origin": "http://127.0.0.1:8000"}, 403),
+        ({"origin": "http://127.0.0.1", "referer": "http://127.0.0.1/x"}, 200),
+        ({"origin": "http://127.0.0.1", "sec-fetch-site": "cross-site"}, 403),
+    ],
+)
+def test_other_sites_cannot_write(
+    client: TestClient, scenario: dict[str, object], headers: dict[str, str], status: int
+) -> None:
+    body = {"scenario": scenario, "model": "mean"}
+    response = client.post("/api/run", json=body, headers=headers)
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json()["detail"].startswith("cross-")
+        assert client.get("/api/info", headers=headers).status_code == 200  # reads are fine
+
+
 def test_loopback_host_names_only(area: Area) -> None:
     app = area.make_app(allowed_hosts=["127.0.0.1", "localhost"])
     with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.get("/api/info").status_code == 200
+        assert client.get("/api/info", headers={"host": "LOCALHOST"}).status_code == 200
         rebound = client.get("/api/info", headers={"host": "attacker.example"})
         assert rebound.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1", 200),  # the test client's server is port 80
+        ("127.0.0.1:80", 200),
+        ("127.0.0.1:8000", 400),  # a port this server does not listen on
+        ("127.0.0.1:http", 400),
+        ("127.0.0.1:80:80", 400),
+        ("", 400),
+        ("[::1]:80", 400),  # not an allowed name
+    ],
+)
+def test_host_port_must_be_ours(area: Area, host: str, status: int) -> None:
+    app = area.make_app(allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.get("/api/info", headers={"host": host}).status_code == status
+
+
+def test_host_port_checked_on_a_real_socket(live: LiveServer) -> None:
+    port = int(live.url.rsplit(":", 1)[1])
+    assert httpx.get(live.url + "/api/info").status_code == 200
+    other = httpx.get(live.url + "/api/info", headers={"host": f"127.0.0.1:{port + 1}"})
+    assert other.status_code == 400
+    assert other.json() == {"detail": "invalid host header"}
+    # any name is answered (no allowed_hosts), but only on this port
+    named = httpx.get(live.url + "/api/info", headers={"host": f"example.org:{port}"})
+    assert named.status_code == 200
 
 
 def test_responses_carry_protective_headers(client: TestClient) -> None:

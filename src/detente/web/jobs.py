@@ -1,23 +1,26 @@
 """Background jobs with progress: long Monte Carlo runs that the page polls.
 
-A job runs in a small thread pool; its work function gets a ``progress(done, total)``
-callback and returns the result and the run's id in the store. Finished jobs are kept (the
-most recent :attr:`JobManager.keep`) so the page can fetch their result.
+A job is a task of the worker pool (:mod:`detente.web.workers`), which reports its progress
+(``done`` of ``total`` draws) as the worker finishes chunks; an asyncio task on the server's
+event loop waits for it and keeps its result. Finished jobs are kept (the most recent
+:attr:`JobManager.keep`) so the page can fetch their result. Closing the pool (the server
+stopping) fails the unfinished jobs at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from detente.web.schemas import JobInfo, JobStatus, MonteCarloSummary
+from detente.web.workers import Ticket
 
 Progress = Callable[[int, int], None]
-Work = Callable[[Progress], tuple[MonteCarloSummary, int]]
 
 
 class TooManyJobs(RuntimeError):
@@ -48,39 +51,56 @@ class _Job:
                 result=self.result,
             )
 
+    def progress(self, done: int, total: int) -> None:
+        """Called by the pool's watching thread as the worker reports chunks."""
+        with self.lock:
+            self.status, self.done, self.total = "running", done, total
+
 
 class JobManager:
-    """Runs jobs on ``workers`` threads; refuses new ones beyond ``max_pending`` unfinished.
+    """Jobs on the worker pool; refuses new ones beyond ``max_pending`` unfinished.
 
     Parameters
     ----------
-    workers : int
-        Threads running jobs at once.
     max_pending : int
         Unfinished (queued or running) jobs allowed at once.
     keep : int
         Jobs remembered; the oldest finished ones are forgotten first.
     """
 
-    def __init__(self, workers: int = 2, max_pending: int = 16, keep: int = 200) -> None:
+    def __init__(self, max_pending: int = 16, keep: int = 200) -> None:
         self.max_pending = max_pending
         self.keep = keep
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detente-job")
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
         self._lock = threading.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, total: int, work: Work, describe_error: Callable[[Exception], str]) -> JobInfo:
-        """Queue ``work``; ``describe_error`` turns an exception into the job's message."""
+    def submit(
+        self,
+        total: int,
+        start: Callable[[Progress], Ticket],
+        finish: Callable[[Any], Awaitable[tuple[MonteCarloSummary, int]]],
+        describe_error: Callable[[Exception], str],
+    ) -> JobInfo:
+        """Start a job: ``start(progress)`` submits it to the pool; ``finish(result)`` turns
+        the worker's result into the summary and the run's id; ``describe_error`` turns an
+        exception into the job's message. Call from the event loop."""
         job = _Job(id=uuid.uuid4().hex, total=total)
         with self._lock:
             pending = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
             if pending >= self.max_pending:
                 raise TooManyJobs(
-                    f"{pending} jobs are already waiting or running; try again when one finishes"
+                    f"{pending} jobs are already waiting or running; try again when one"
+                    " finishes (--max-jobs)"
                 )
+            ticket = start(job.progress)
             self._jobs[job.id] = job
             self._forget_old()
-        self._pool.submit(self._run, job, work, describe_error)
+        task = asyncio.get_running_loop().create_task(
+            self._follow(job, ticket, finish, describe_error)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return job.info()
 
     def get(self, job_id: str) -> JobInfo | None:
@@ -88,20 +108,21 @@ class JobManager:
             job = self._jobs.get(job_id)
         return None if job is None else job.info()
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self, job: _Job, work: Work, describe_error: Callable[[Exception], str]) -> None:
-        with job.lock:
-            job.status = "running"
-
-        def progress(done: int, total: int) -> None:
-            with job.lock:
-                job.done, job.total = done, total
-
+    async def _follow(
+        self,
+        job: _Job,
+        ticket: Ticket,
+        finish: Callable[[Any], Awaitable[tuple[MonteCarloSummary, int]]],
+        describe_error: Callable[[Exception], str],
+    ) -> None:
         try:
-            result, run_id = work(progress)
-        except Exception as exc:  # reported to the page, never raised in the pool
+            result, run_id = await finish(await asyncio.wrap_future(ticket.future))
+        except asyncio.CancelledError:
+            ticket.cancel()
+            with job.lock:
+                job.status, job.error = "failed", "the server stopped before the job finished"
+            raise
+        except Exception as exc:  # reported to the page
             with job.lock:
                 job.status, job.error = "failed", describe_error(exc)
             return

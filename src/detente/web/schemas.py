@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from detente.scenario import Scenario
+from detente.web.budget import MAX_SEED
 
-MAX_DRAWS = 20_000
-"""The most Monte Carlo draws one request may ask for."""
+_SEED = "default: the scenario's seed, else 0; at most 2**63 - 1 (what the run store records)"
 
 
 class _Out(BaseModel):
@@ -78,7 +78,7 @@ class ModelInfo(_Out):
 class RunRequest(_In):
     scenario: Scenario
     model: str = "median"
-    seed: int | None = Field(default=None, ge=0, description="default: the scenario's seed, else 0")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description=_SEED)
     params: dict[str, Any] = Field(default_factory=dict, description="the model's parameters")
 
 
@@ -102,8 +102,8 @@ class RunResult(_Out):
 class MonteCarloRequest(_In):
     scenario: Scenario
     model: str = "median"
-    draws: int = Field(default=1000, ge=1, le=MAX_DRAWS)
-    seed: int | None = Field(default=None, ge=0)
+    draws: int = Field(default=1000, ge=1, description="at most the budget's max_draws")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description=_SEED)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -163,7 +163,7 @@ class CompareRequest(_In):
     scenario: Scenario
     shocks: list[str] = Field(default_factory=list, description="default: every shock")
     models: list[str] = Field(default_factory=list, description="default: every model")
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description=_SEED)
     combined: bool = Field(
         default=False, description="apply the shocks together (like `detente shock`)"
     )
@@ -192,6 +192,10 @@ class ShockResult(_Out):
     shock: str
     model: str
     issues: list[IssueChangeOut]
+    notes: list[str] = Field(default_factory=list, description="the run's own notes")
+    timing: list[str] = Field(
+        default_factory=list, description="how the shocks were timed for this model"
+    )
 
 
 class ComparisonOut(_Out):
@@ -204,6 +208,7 @@ class ComparisonOut(_Out):
     shocks: list[str]
     shock_notes: dict[str, list[str]]
     baseline: dict[str, dict[str, float | None]]
+    issues: list[str] = Field(default_factory=list)
     results: list[ShockResult]
 
 

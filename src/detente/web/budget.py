@@ -1,0 +1,343 @@
+"""What one request may cost: the web app's limits, in one place, and the checks that apply them.
+
+:class:`Budget` holds every limit (``detente serve`` has an option for each). A request over
+one of the size limits is refused before any work starts, with :class:`OverBudget`: HTTP 413
+for bodies and uploads, 422 otherwise, and JSON naming the limit, the value found and the value
+allowed::
+
+    {"detail": "the scenario has 1,000 actors; this server allows at most 200 (--max-actors)",
+     "limit": "max_actors", "value": 1000, "allowed": 200}
+
+Memory is estimated from a run's sizes before it starts (:func:`run_memory`,
+:func:`monte_carlo_memory`, :func:`compare_memory`), from formulas fitted to measured peaks of
+the whole request in a worker process (model, ``to_dict``, JSON, the store's record); a run
+whose estimate exceeds :attr:`Budget.max_memory_bytes` is refused. While it runs, its worker
+process is killed if it takes longer than :attr:`Budget.max_seconds` or its resident memory
+grows by more than the budget plus :data:`WORKER_ALLOWANCE` (see
+:mod:`detente.web.workers`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from detente.models import ModelSpec
+from detente.scenario import Scenario
+
+MiB = 2**20
+GiB = 2**30
+
+WORKER_ALLOWANCE = 256 * MiB
+"""Growth of a worker's resident memory tolerated beyond the request's budget before the worker
+is killed: room for what a first call loads once (Numba's compiled kernels take about 190 MiB)
+and for the estimate's error."""
+
+MAX_SEED = 2**63 - 1
+"""The largest seed the run store records (a signed 64-bit column)."""
+
+
+def _limit(default: Any, option: str, doc: str) -> Any:
+    return field(default=default, metadata={"option": option, "doc": doc})
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Every limit of the web app; ``detente serve`` has an option for each (``--max-actors``
+    for :attr:`max_actors` and so on, see :meth:`option`)."""
+
+    # -- what a request may carry ------------------------------------------------------
+    max_body_bytes: int = _limit(4_000_000, "--max-body", "largest JSON request body, bytes")
+    max_upload_bytes: int = _limit(2_000_000, "--max-upload", "largest uploaded file, bytes")
+    max_actors: int = _limit(200, "--max-actors", "actors in a scenario (shocks included)")
+    max_issues: int = _limit(50, "--max-issues", "issues in a scenario")
+    max_shocks: int = _limit(20, "--max-shocks", "shocks (variants) in one comparison")
+    max_rounds: int = _limit(
+        1000, "--max-rounds", "rounds of a multi-round model: eu's rounds, smp's max_turns"
+    )
+    max_draws: int = _limit(20_000, "--max-draws", "Monte Carlo draws")
+    # -- what its work may use ---------------------------------------------------------
+    max_memory_bytes: int = _limit(
+        1 * GiB, "--max-memory", "estimated memory of one run, Monte Carlo or comparison"
+    )
+    max_seconds: float = _limit(
+        60.0, "--time-limit", "wall time of one run, Monte Carlo, comparison or upload, seconds"
+    )
+    workers: int = _limit(_cpus(), "--workers", "worker processes running models at once")
+    max_waiting: int = _limit(
+        256, "--max-waiting", "requests waiting for or using a worker; more get 429"
+    )
+    max_jobs: int = _limit(16, "--max-jobs", "unfinished Monte Carlo jobs; more get 429")
+    # -- the connection ------------------------------------------------------------------
+    header_timeout: float = _limit(
+        10.0, "--header-timeout", "seconds to receive a request's line and headers"
+    )
+    body_timeout: float = _limit(30.0, "--body-timeout", "seconds to receive a request's body")
+    keep_alive: float = _limit(5.0, "--keep-alive", "seconds an idle connection is kept open")
+    max_header_bytes: int = _limit(
+        16 * 1024, "--max-header", "largest request line and headers, bytes"
+    )
+    max_connections: int = _limit(
+        1000, "--max-connections", "open connections; requests beyond get 503"
+    )
+    shutdown_grace: float = _limit(
+        2.0, "--shutdown-grace", "seconds running requests get to finish on shutdown"
+    )
+    # -- uploads -----------------------------------------------------------------------
+    upload_ttl: float = _limit(
+        600.0, "--upload-ttl", "seconds an uploaded file is kept (0: deleted once read)"
+    )
+    max_kept_uploads: int = _limit(100, "--max-kept-uploads", "uploaded files kept at most")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{f.name} must be a number, got {value!r}")
+            least = 0 if f.name == "upload_ttl" else 1 if isinstance(f.default, int) else 0.001
+            if not value >= least or value != value:
+                raise ValueError(f"{f.name} ({f.metadata['option']}) must be at least {least}")
+
+    @staticmethod
+    def option(name: str) -> str:
+        """The ``detente serve`` option that sets the limit ``name``."""
+        return str(_FIELDS[name].metadata["option"])
+
+    @staticmethod
+    def doc(name: str) -> str:
+        return str(_FIELDS[name].metadata["doc"])
+
+    def limits(self) -> dict[str, int | float]:
+        """Every limit by name (``GET /api/info`` shows them)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # -- checks --------------------------------------------------------------------------
+
+    def refuse(self, name: str, value: int | float, what: str, status: int = 422) -> OverBudget:
+        """The refusal of ``value`` over the limit ``name``; ``what`` says what was too big."""
+        allowed = getattr(self, name)
+        detail = f"{what}; this server allows at most {_show(name, allowed)} ({self.option(name)})"
+        return OverBudget(status, name, value, allowed, detail)
+
+    def check_size(self, sc: Scenario | Mapping[str, Any], where: str = "the scenario") -> None:
+        """Actors and issues (a scenario's JSON is counted as given, before validation)."""
+        if isinstance(sc, Scenario):
+            n, m = len(sc.actors), len(sc.issues)
+        else:
+            n, m = _count(sc.get("actors")), _count(sc.get("issues"))
+        if n > self.max_actors:
+            raise self.refuse("max_actors", n, f"{where} has {n:,} actors")
+        if m > self.max_issues:
+            raise self.refuse("max_issues", m, f"{where} has {m:,} issues")
+
+    def check_rounds(self, spec: ModelSpec, params: Mapping[str, Any]) -> None:
+        """A multi-round model's rounds parameter (resolved: defaults, scenario, request)."""
+        key = spec.rounds_parameter
+        if key is None:
+            return
+        value = params.get(key)
+        if isinstance(value, int) and value > self.max_rounds:
+            raise self.refuse("max_rounds", value, f"{spec.name}: {key} = {value:,}")
+
+    def check_memory(self, estimate: int, what: str, hint: str = "") -> None:
+        if estimate > self.max_memory_bytes:
+            text = f"{what} needs about {_bytes(estimate)} of memory"
+            raise self.refuse("max_memory_bytes", estimate, text + hint)
+
+    def check_draws(self, draws: int) -> None:
+        if draws > self.max_draws:
+            raise self.refuse("max_draws", draws, f"{draws:,} draws were asked for")
+
+    def check_shocks(self, count: int) -> None:
+        if count > self.max_shocks:
+            raise self.refuse("max_shocks", count, f"the comparison has {count:,} shocks")
+
+    def check_run(self, spec: ModelSpec, params: Mapping[str, Any], sc: Scenario) -> int:
+        """Rounds and memory of one run of ``spec`` on ``sc``; the memory estimate."""
+        self.check_rounds(spec, params)
+        n, m = len(sc.actors), len(sc.issues)
+        estimate = run_memory(spec, params, n, m)
+        hint = ""
+        if spec.name == "eu" and params.get("pairs"):
+            lighter = run_memory(spec, {**params, "pairs": False}, n, m)
+            if lighter <= self.max_memory_bytes:
+                hint = f" (with pairs = false: about {_bytes(lighter)})"
+        self.check_memory(estimate, f"{_run_words(spec, params, n, m)}", hint)
+        return estimate
+
+
+class OverBudget(Exception):
+    """A request over one of the limits: answered with ``status`` and JSON naming the limit."""
+
+    def __init__(
+        self, status: int, limit: str, value: int | float, allowed: int | float, detail: str
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.limit, self.value, self.allowed, self.detail = (
+            status,
+            limit,
+            value,
+            allowed,
+            detail,
+        )
+
+    def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        body = {"detail": self.detail, "limit": self.limit, "value": self.value}
+        body["allowed"] = self.allowed
+        return JSONResponse(body, status_code=self.status, headers=dict(headers or {}))
+
+
+_FIELDS = {f.name: f for f in fields(Budget)}
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list | dict) else 0
+
+
+def _bytes(n: float) -> str:
+    if n >= GiB:
+        return f"{n / GiB:.1f} GiB"
+    return f"{max(n, 0) / MiB:,.0f} MiB"
+
+
+def _show(name: str, value: int | float) -> str:
+    if name == "max_memory_bytes":
+        return _bytes(value)
+    if name.endswith("_bytes"):
+        return f"{value:,} bytes"
+    if isinstance(value, float):
+        return f"{value:g} s"
+    return f"{value:,}"
+
+
+def _run_words(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int) -> str:
+    words = f"a {spec.name} run of {n:,} actors × {m:,} issues"
+    key = spec.rounds_parameter
+    if key is not None:
+        words += f" with {key} = {params.get(key)}"
+    if spec.name == "eu" and params.get("pairs"):
+        words += " and pairs = true"
+    if spec.name == "condorcet":
+        words += f" (voting = {params.get('voting')}, space = {params.get('space')})"
+    return words
+
+
+# -- memory estimates ----------------------------------------------------------------------
+#
+# Peak resident memory of a whole request in a warmed-up worker process, above its idle size,
+# fitted to measurements (Python 3.11, NumPy 2, synthetic scenarios of 8-1,000 actors and 1-50
+# issues) and rounded up: the model, Trace.to_dict, the JSON copies the store makes, the
+# scenario's YAML and the answer. Every term is the largest array or list the code builds:
+#
+# * any run: 2.6 KB per scenario cell (actor × issue: the scenario, its YAML and JSON);
+# * per recorded position (round × actor × issue): 2.2 KB (the record's "rounds" list of
+#   {actor, issue, position} objects, its JSON and the store's copy);
+# * eu: 100 B per issue × actor² (the kernel's pair arrays, chunked); with pairs = true
+#   800 B per issue × round × actor² (five pair matrices per round, as lists and as JSON);
+# * smp: per turn 12 KB per actor, 2.2 KB per actor × issue (positions and each bargain's
+#   positions by issue) and 40 B per actor² (the turn's option lists);
+# * condorcet: proportional votes 40 B per issue × actor² (joint: per actor² × issue);
+#   majority votes 16 B per issue × actor³ (joint: per actor³), the sign of every voter's
+#   preference between every two candidates;
+# * Monte Carlo: 120 B per draw × actor × issue (the drawn inputs and every draw's forecast in
+#   the record; measured 105-110 B), 400 B per draw × issue, 48 B per draw × round × issue,
+#   and one chunk of replicates' work: condorcet's arrays per replicate, eu's positions and
+#   centres by round, smp's batch at most 128 MiB (measured about 72 MiB).
+#
+# Measured against estimated (MiB): eu 50 actors × 50 issues, 200 rounds 1,048 / 1,088; smp
+# 200 × 2, 42 turns 140 / 212 (with max_turns = 42); condorcet majority 200 × 10 1,224 / 1,257;
+# Monte Carlo: median 100 × 10 × 20,000 draws 2,078 / 2,393, eu 200 × 10 × 2,000 draws
+# 412 / 564, smp 50 × 5 × 2,000 draws 71 / 290.
+
+BASE = 16 * MiB
+PER_CELL = 2_600
+PER_POSITION = 2_200
+EU_PAIR_WORK = 100
+EU_PAIR_RECORD = 800
+SMP_PER_ACTOR_TURN = 12_000
+SMP_PER_CELL_TURN = 2_200
+SMP_PER_PAIR_TURN = 40
+CONDORCET_PAIR = 40
+CONDORCET_TRIPLE = 16
+SMP_BATCH_WORK = 4 * 8 * 2**22  # measured: about 72 MiB for 50-100 actors
+MC_PER_DRAW_CELL = 120
+MC_PER_DRAW_ISSUE = 400
+MC_PER_DRAW_ROUND_ISSUE = 48
+
+
+def _rounds(spec: ModelSpec, params: Mapping[str, Any]) -> int:
+    key = spec.rounds_parameter
+    if key is None:
+        return 0
+    value = params.get(key, 0)
+    return max(0, int(value)) if isinstance(value, int) else 0
+
+
+def model_memory(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int) -> int:
+    """Working memory of one replicate of the model on ``n`` actors × ``m`` issues, without
+    per-round records (what a Monte Carlo chunk needs per replicate)."""
+    if spec.name == "condorcet":
+        joint = params.get("space") == "joint"
+        if params.get("voting") == "majority":
+            return CONDORCET_TRIPLE * n**3 * (1 if joint else m) + CONDORCET_PAIR * n * n * m
+        return CONDORCET_PAIR * n * n * m
+    if spec.name in ("mean", "median"):
+        return 0
+    return EU_PAIR_WORK * m * n * n  # eu, and any multi-round model added later
+
+
+def run_memory(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int) -> int:
+    """Estimated peak memory of one recorded run (``POST /api/run``), in bytes."""
+    rounds = _rounds(spec, params)
+    total = BASE + PER_CELL * n * m
+    if spec.name == "smp":  # the fit's per-turn terms include the recorded positions
+        total += rounds * (SMP_PER_ACTOR_TURN * n + SMP_PER_CELL_TURN * n * m)
+        total += rounds * SMP_PER_PAIR_TURN * n * n
+        return int(total)
+    total += model_memory(spec, params, n, m)
+    if spec.rounds_parameter is not None:
+        total += PER_POSITION * (rounds + 1) * n * m
+    if spec.name == "eu" and params.get("pairs"):
+        total += EU_PAIR_RECORD * m * rounds * n * n
+    elif spec.name not in ("eu", "mean", "median", "condorcet"):
+        total += EU_PAIR_WORK * m * n * n * rounds  # unknown multi-round model: pairs per round
+    return int(total)
+
+
+def monte_carlo_memory(
+    spec: ModelSpec, params: Mapping[str, Any], n: int, m: int, draws: int, chunk: int
+) -> int:
+    """Estimated peak memory of a recorded Monte Carlo run, in bytes: the drawn inputs
+    (draws × actors × issues), every draw's forecast and path of the centre (draws × rounds ×
+    issues), and one chunk of replicates' model work (batch kernels keep no per-round
+    records; smp's batch splits a chunk so that no [replicate, actor, actor] array exceeds
+    2**22 elements)."""
+    rounds = _rounds(spec, params)
+    chunk = max(1, min(chunk, draws))
+    if spec.name == "smp":
+        work = SMP_BATCH_WORK + chunk * (rounds + 1) * n * m * 8 * 2
+    elif spec.name == "eu":  # the batch kernel keeps positions and centres by round only
+        work = chunk * (rounds + 1) * n * m * 8 * 4
+    else:
+        work = chunk * model_memory(spec, params, n, m)
+    total = BASE + PER_CELL * n * m + work
+    total += MC_PER_DRAW_CELL * draws * n * m
+    total += MC_PER_DRAW_ISSUE * draws * m
+    total += MC_PER_DRAW_ROUND_ISSUE * draws * (rounds + 1) * m
+    return int(total)
+
+
+def compare_memory(estimates: Sequence[int], shocked: Sequence[int]) -> int:
+    """A comparison keeps every model's baseline run and builds one shocked run at a time."""
+    return int(sum(estimates) + (max(shocked) if shocked else 0))
