@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,7 @@ numba = pytest.importorskip(
 )
 
 from detente import io  # noqa: E402
-from detente.models import eu_kernel, eu_numba  # noqa: E402
+from detente.models import accel, eu_kernel, eu_numba  # noqa: E402
 from detente.models.eu_kernel import Choices, EUResult, resolve_choices, simulate  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 
@@ -315,7 +316,7 @@ def test_environment_variable_forces_numpy_and_record_never_fuses(
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(eu_kernel, "_FUSED", [spy])
+    monkeypatch.setattr(eu_numba, "simulate_fused", spy)
     simulate(c, x, s, record=False)
     assert calls == [1]
     full = simulate(c, x, s)  # record=True: the NumPy kernel, with every pair's details
@@ -332,17 +333,9 @@ def test_environment_variable_forces_numpy_and_record_never_fuses(
 
 
 def test_missing_numba_falls_back_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_numba(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name.startswith("detente.models.eu_numba") or name == "numba":
-            raise ImportError("no numba here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(eu_kernel, "_FUSED", [])
-    monkeypatch.setattr(builtins, "__import__", no_numba)
+    monkeypatch.setattr(accel, "_loaded", {})
+    monkeypatch.setattr(accel, "_numba_failed", [])
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba: ModuleNotFoundError
     assert not eu_kernel.fused_kernel_available()
     _, c, x, s = _input("emission_standards")
     assert simulate(c, x, s, record=False).positions.shape == (1, 11, c.size)
@@ -363,6 +356,6 @@ def test_unwritable_cache_compiles_without_it(monkeypatch: pytest.MonkeyPatch) -
     def double(v: float) -> float:
         return 2.0 * v
 
-    compiled = eu_numba._jit()(double)
+    compiled = accel.jit(entry=True)(double)
     assert compiled(1.5) == 3.0
     assert seen == [True, False]

@@ -5,6 +5,9 @@ issues and more), with and without threads, drawing ahead, splitting batches."""
 from __future__ import annotations
 
 import dataclasses
+import io as io_
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +19,7 @@ numba = pytest.importorskip(
 )
 
 from detente import io  # noqa: E402
+from detente.models import accel, eu_kernel  # noqa: E402
 from detente.models import smp_kernel as K  # noqa: E402
 from detente.models import smp_numba as N  # noqa: E402
 from detente.sim.montecarlo import monte_carlo  # noqa: E402
@@ -27,7 +31,6 @@ T = TypeVar("T")
 @pytest.fixture(autouse=True)
 def _compiled_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(K.NO_NUMBA_ENV, raising=False)
-    monkeypatch.setattr(K, "_COMPILED", [])
     assert K.compiled() is not None
 
 
@@ -216,21 +219,105 @@ def test_environment_variable_and_records_use_numpy(monkeypatch: pytest.MonkeyPa
     assert not calls
 
 
+def _fresh_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget what :mod:`detente.models.accel` loaded (restored after the test)."""
+    monkeypatch.setattr(accel, "_loaded", {})
+    monkeypatch.setattr(accel, "_numba_failed", [])
+
+
 def test_missing_numba_falls_back_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_numba(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "numba" or (name == "detente.models" and "smp_numba" in (args[2] or ())):
-            raise ImportError("no numba here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(K, "_COMPILED", [])
-    monkeypatch.setattr(builtins, "__import__", no_numba)
-    assert K.compiled() is None
+    _fresh_loader(monkeypatch)
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba: ModuleNotFoundError
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing Numba is no news
+        assert K.compiled() is None
+        assert not eu_kernel.fused_kernel_available()
     inputs = _inputs(7, 2, 4, 2)
     hist = K.simulate(
         inputs, K.Config(max_turns=3), np.random.default_rng(0).spawn(2), record=False
     )
     assert hist.final_outcome is not None
+
+
+class _BrokenNumba:
+    """A meta path finder under which ``import numba`` fails as a broken installation does."""
+
+    def find_spec(self, name: str, *args: Any) -> None:
+        if name == "numba":
+            raise OSError("could not load libllvmlite.so")
+
+
+def test_broken_numba_warns_once_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fresh_loader(monkeypatch)
+    monkeypatch.delitem(sys.modules, "numba")
+    monkeypatch.setattr(sys, "meta_path", [_BrokenNumba(), *sys.meta_path])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert K.compiled() is None
+        assert not eu_kernel.fused_kernel_available()  # the same cause: said once
+        assert K.compiled() is None
+    assert [w.category for w in caught] == [RuntimeWarning]
+    assert "libllvmlite" in str(caught[0].message)
+    monkeypatch.setenv(K.NO_NUMBA_ENV, "1")
+    assert accel.load("detente.models.smp_numba") is None
+
+
+def test_one_loader_and_one_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert K.NO_NUMBA_ENV == eu_kernel.NO_NUMBA_ENV == accel.NO_NUMBA_ENV == "DETENTE_NO_NUMBA"
+    assert K.compiled() is N
+    assert accel.load("detente.models.smp_numba") is N
+    for value, on in (("1", False), ("yes", False), (" 0 ", True), ("", True)):
+        monkeypatch.setenv(accel.NO_NUMBA_ENV, value)
+        assert accel.enabled() is on
+        assert (K.compiled() is N) is on
+        assert eu_kernel.fused_kernel_available() is on
+
+
+def test_first_compile_is_announced_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(accel, "_compile_seen", [])
+    monkeypatch.setattr(accel, "_hook", [])
+    accel.set_compile_hook(seen.append)
+    assert not accel.compiling_started()
+
+    accel._listen()
+
+    def triple(v: float) -> float:
+        return 3.0 * v
+
+    triple.__module__ = "detente.models.probe"  # as one of detente's kernels
+    triple = numba.njit(cache=False)(triple)  # compiled on its first call, with no cache
+    assert triple(2.0) == 6.0
+    assert triple(2) == 6.0  # another signature: compiled again, not announced again
+    assert seen == [accel.COMPILE_MESSAGE]
+    assert accel.compiling_started()
+    accel.set_compile_hook(None)
+
+
+def test_announce_compiling_writes_one_line_to_a_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accel, "_compile_seen", [])
+    monkeypatch.setattr(accel, "_hook", [])
+    stream = io_.StringIO()
+    accel.announce_compiling(stream)
+    accel._first_compile()
+    accel._first_compile()
+    assert stream.getvalue() == accel.COMPILE_MESSAGE + "\n"
+
+
+def test_compiled_functions_stay_small() -> None:
+    # issue 13: no function of the compiled kernels over 100 lines or 15 parameters
+    import ast
+    from pathlib import Path
+
+    from detente.models import eu_numba
+
+    for module in (N, eu_numba):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                a = node.args
+                params = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                where = (module.__name__, node.name)
+                assert lines <= 100, (*where, lines)
+                assert params <= 15, (*where, params)

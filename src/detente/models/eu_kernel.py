@@ -11,8 +11,6 @@ optional overrides into the switches the kernel runs with.
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
@@ -20,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from detente.models import accel
 from detente.models.baselines import weighted_mean, weighted_median
 
 F = NDArray[np.float64]
@@ -358,34 +357,20 @@ def simulate(
     )
 
 
-NO_NUMBA_ENV = "DETENTE_NO_NUMBA"
+NO_NUMBA_ENV = accel.NO_NUMBA_ENV
 """Set this environment variable (to anything but ``0`` or empty) to run the NumPy kernel even
 where the fused Numba kernel is available."""
-
-_FUSED: list[Callable[..., dict[str, NDArray[Any]]] | None] = []
-"""The fused kernel's entry point once imported (``[None]`` if Numba is missing)."""
 
 
 def _fused_kernel() -> Callable[..., dict[str, NDArray[Any]]] | None:
     """:func:`detente.models.eu_numba.simulate_fused`, or ``None`` when Numba is not installed
-    or :data:`NO_NUMBA_ENV` is set. Imported on first use (Numba takes a while to load)."""
-    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+    or :data:`NO_NUMBA_ENV` is set (see :func:`detente.models.accel.load`). Imported on first
+    use (Numba takes a while to load)."""
+    module = accel.load("detente.models.eu_numba")
+    if module is None:
         return None
-    if not _FUSED:
-        try:
-            from detente.models.eu_numba import simulate_fused
-        except ImportError:
-            _FUSED.append(None)
-        except Exception as exc:  # a broken Numba installation: keep working, say why
-            warnings.warn(
-                f"the fused expected-utility kernel is unavailable ({exc!r}); using NumPy",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            _FUSED.append(None)
-        else:
-            _FUSED.append(simulate_fused)
-    return _FUSED[0]
+    fused: Callable[..., dict[str, NDArray[Any]]] = module.simulate_fused
+    return fused
 
 
 def fused_kernel_available() -> bool:

@@ -39,14 +39,14 @@ that intermediate values agree to ~1e-15 and near-ties break the same way.
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
+
+from detente.models import accel
 
 F = NDArray[np.float64]
 I = NDArray[np.intp]  # noqa: E741 (array of indices)
@@ -99,35 +99,18 @@ MAX_BATCH_ELEMENTS = 1 << 22
 """Largest ``replicates × actors²`` to hand :func:`simulate` at once: a batch's state holds
 about a dozen such float arrays (32 MiB each at this size), so larger batches are split."""
 
-NO_NUMBA_ENV = "DETENTE_NO_NUMBA"
+NO_NUMBA_ENV = accel.NO_NUMBA_ENV
 """Set this environment variable (to anything but ``0`` or empty) to run NumPy only, even where
 the compiled pieces of :mod:`detente.models.smp_numba` are available (same numbers)."""
 
-_COMPILED: list[ModuleType | None] = []
-
 
 def compiled() -> ModuleType | None:
-    """:mod:`detente.models.smp_numba`, or None without Numba or with :data:`NO_NUMBA_ENV` set.
+    """:mod:`detente.models.smp_numba`, or None without Numba or with :data:`NO_NUMBA_ENV` set
+    (see :func:`detente.models.accel.load`).
 
     Its functions give the NumPy code's numbers bit for bit; it is imported on first use.
     """
-    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
-        return None
-    if not _COMPILED:
-        try:
-            from detente.models import smp_numba
-        except ImportError:
-            _COMPILED.append(None)
-        except Exception as exc:  # a broken Numba installation: keep working, say why
-            warnings.warn(
-                f"the compiled SMP pieces are unavailable ({exc!r}); using NumPy",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            _COMPILED.append(None)
-        else:
-            _COMPILED.append(smp_numba)
-    return _COMPILED[0]
+    return accel.load("detente.models.smp_numba")
 
 
 @dataclass(frozen=True)
@@ -671,7 +654,7 @@ def _setup_compiled(fast: ModuleType, inputs: Inputs, cfg: Config, x: F, y: F) -
     sal = _c(inputs.salience)
     x, y = _c(x), _c(y)
     got = fast.setup_state(
-        fast.codes(cfg), _c(inputs.capability), sal, salience_norm(sal), x, y, MARKOV_MAX_ITER
+        fast.codes(cfg, MARKOV_MAX_ITER), _c(inputs.capability), sal, salience_norm(sal), x, y
     )
     if got is None:
         raise ConvergenceError(_NO_CONVERGENCE)
@@ -683,7 +666,7 @@ def _win_compiled(fast: ModuleType, state: State, inputs: Inputs, cfg: Config) -
     """:func:`win_probabilities`, compiled."""
     inputs = per_replicate(inputs, state.x.shape[0])
     got = fast.win_probabilities(
-        fast.codes(cfg), _c(inputs.capability), state.x, state.uown, MARKOV_MAX_ITER
+        fast.codes(cfg, MARKOV_MAX_ITER), _c(inputs.capability), state.x, state.uown
     )
     if got is None:
         raise ConvergenceError(_NO_CONVERGENCE)
@@ -697,22 +680,9 @@ def _turn_compiled(
     """The new positions of :func:`challenges` and :func:`choose_bargains`, compiled."""
     inputs = per_replicate(inputs, state.x.shape[0])
     sal = _c(inputs.salience)
-    x_new: F | None = fast.turn(
-        fast.codes(cfg),
-        _c(inputs.capability),
-        sal,
-        salience_norm(sal),
-        np.sum(sal, axis=-1),
-        state.x,
-        state.y,
-        state.om,
-        state.dm,
-        state.rr,
-        state.uown,
-        state.risk,
-        draws,
-        MARKOV_MAX_ITER,
-    )
+    actors = (_c(inputs.capability), sal, salience_norm(sal), np.sum(sal, axis=-1))
+    st = (state.x, state.y, state.om, state.dm, state.rr, state.uown, state.risk)
+    x_new: F | None = fast.turn(fast.codes(cfg, MARKOV_MAX_ITER), actors, st, draws)
     if x_new is None:
         raise ConvergenceError(_NO_CONVERGENCE)
     return x_new

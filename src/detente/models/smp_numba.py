@@ -24,19 +24,19 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import smp_kernel as K
+from detente.models.accel import jit
 from detente.models.eu_numba import block_sum
 
 F = NDArray[np.float64]
 B = NDArray[np.bool_]
 I64 = NDArray[np.int64]
-Fn = TypeVar("Fn", bound=Callable[..., Any])
 
 # the parameter codes, read as compile-time constants
 _VP_LINEAR, _VP_SQUARE, _VP_QUARTIC, _VP_BINARY = (
@@ -61,11 +61,12 @@ _BM_INIT_ONLY, _BM_INIT_RCVR = K.BM_INIT_ONLY, K.BM_INIT_RCVR
 
 # positions in the codes array (:func:`codes`)
 C_VICTORY, C_PCE, C_VOTING, C_ADJUST, C_RANGE, C_THIRD, C_INTER, C_BARGAIN, C_COMPAT = range(9)
-C_KTAB_BARGAINS = 9
+C_KTAB_BARGAINS, C_MAX_ITER = 9, 10
 
 
-def codes(cfg: K.Config) -> I64:
-    """The parameters of ``cfg`` as the compiled functions read them."""
+def codes(cfg: K.Config, max_iter: int) -> I64:
+    """The parameters of ``cfg`` as the compiled functions read them, and the largest number of
+    iterations of a Markov election."""
     return np.array(
         [
             cfg.victory,
@@ -78,6 +79,7 @@ def codes(cfg: K.Config) -> I64:
             cfg.bargain,
             int(cfg.ktab_compat),
             int(cfg.ktab_bargains or cfg.ktab_compat),
+            int(max_iter),
         ],
         dtype=np.int64,
     )
@@ -92,31 +94,10 @@ calling thread): a turn of 128 replicates is worth more than handing it to a thr
 a machine whose cores are busy with other work."""
 
 
-def _jit(inline: bool = False) -> Callable[[Fn], Fn]:
-    """``numba.njit`` (without the GIL) with an on-disk cache where one can be written, and
-    none otherwise.
-
-    ``inline``: inline into callers at Numba's level, for small helpers of inner loops (a call
-    passing arrays costs more than their work); inlining more makes compiling slow.
-    """
-    opts: dict[str, Any] = {"error_model": "numpy", "nogil": True}
-    if inline:
-        opts["inline"] = "always"
-
-    def wrap(fn: Fn) -> Fn:
-        try:
-            compiled: Any = numba.njit(cache=True, **opts)(fn)
-        except Exception:  # no writable cache location
-            compiled = numba.njit(cache=False, **opts)(fn)
-        return cast(Fn, compiled)
-
-    return wrap
-
-
 # -- sums, votes, elections ------------------------------------------------------------------------
 
 
-@_jit()
+@jit(entry=True)
 def _pairwise_sum(a: F, n: int, work: I64, vals: F) -> float:
     """``np.add.reduce(a[:n])`` in NumPy's order: from 0.0, and beyond 128 terms the sum of
     both halves (the first a multiple of 8 long). The recursion runs on explicit stacks
@@ -148,7 +129,7 @@ def _pairwise_sum(a: F, n: int, work: I64, vals: F) -> float:
     return 0.0 + float(vals[0])
 
 
-@_jit(inline=True)
+@jit(inline=True)
 def _sum(a: F, n: int, work: I64, vals: F) -> float:
     """:func:`_pairwise_sum` with its common case (under 8 terms) inlined."""
     if n < 8:
@@ -159,13 +140,13 @@ def _sum(a: F, n: int, work: I64, vals: F) -> float:
     return _pairwise_sum(a, n, work, vals)
 
 
-@_jit()
+@jit()
 def _pos(x: float) -> float:
     """``np.fmax(x, 0.0)`` (NaN gives 0; the sign of a zero may differ, which no sum sees)."""
     return x if x > 0.0 else 0.0
 
 
-@_jit()
+@jit()
 def _clip1(x: float) -> float:
     if x < -1.0:
         return -1.0
@@ -174,7 +155,7 @@ def _clip1(x: float) -> float:
     return x
 
 
-@_jit()
+@jit()
 def _vote(rule: int, w: float, du: float) -> float:
     """``smp_kernel.vote`` of one voter."""
     if rule == _VR_PROP:
@@ -195,7 +176,7 @@ def _vote(rule: int, w: float, du: float) -> float:
     return 0.0
 
 
-@_jit()
+@jit()
 def _victory(model: int, c: F, pv: F, w: int) -> None:
     """``pv[:w, :w]`` = ``smp_kernel.victory_probabilities(c[:w, :w])``."""
     for a in range(w):
@@ -229,7 +210,7 @@ def _victory(model: int, c: F, pv: F, w: int) -> None:
             pv[b, a] = x2 / (x2 + x1)
 
 
-@_jit(inline=True)
+@jit(inline=True)
 def _masked_sum(row: F, cnt: int, width: int, work: I64, vals: F) -> float:
     """``np.add.reduce`` of ``width`` terms of which only the first ``cnt`` (``row[:cnt]``) can
     be nonzero, none of them -0.0: adding an exact zero changes nothing, so the zeros are
@@ -282,35 +263,68 @@ def _masked_sum(row: F, cnt: int, width: int, work: I64, vals: F) -> float:
     return res
 
 
-@_jit()
+# -- elections (smp_kernel.condorcet_probabilities) ----------------------------------------------
+
+
+class Election(NamedTuple):
+    """Scratch of one election over up to ``w`` options (:func:`_election`)."""
+
+    c: F
+    """Coalition strengths ``[w, w]`` (``smp_kernel.coalitions``)."""
+    pv: F
+    """Victory probabilities ``[w, w]``."""
+    p: F
+    """The options' probabilities ``[w]``: the result."""
+    a: F
+    """Markov iteration: each option's weight on itself ``[w]``."""
+    m: F
+    """Markov iteration: the transfers ``[w, w]``."""
+    q: F
+    """Markov iteration: the next iterate ``[w]``."""
+    row: F
+    """Terms of one sum ``[w]``."""
+    col: F
+    """Column sums ``[w]``."""
+    work: I64
+    """Stack of :func:`_pairwise_sum` (``3 * 64``)."""
+    vals: F
+    """Partial sums of :func:`_pairwise_sum` (64)."""
+
+
+@jit()
+def _election(w: int) -> Election:
+    return Election(
+        np.empty((w, w)),
+        np.empty((w, w)),
+        np.empty(w),
+        np.empty(w),
+        np.empty((w, w)),
+        np.empty(w),
+        np.empty(w),
+        np.empty(w),
+        np.empty(192, dtype=np.int64),
+        np.empty(64),
+    )
+
+
+@jit()
 def _markov(
-    incentive_model: bool,
-    c: F,
-    pv_in: F,
-    cnt: int,
-    width: int,
-    p: F,
-    a: F,
-    m: F,
-    q: F,
-    row: F,
-    col: F,
-    work: I64,
-    vals: F,
-    tol: float,
-    max_iter: int,
+    incentive_model: bool, el: Election, cnt: int, width: int, tol: float, max_iter: int
 ) -> bool:
     """A Markov election (``smp_kernel.condorcet_probabilities``) over ``width`` options of which
-    the first ``cnt`` are valid, into ``p[:width]``; False if it did not settle in ``max_iter``
-    steps.
+    the first ``cnt`` are valid, from ``el.c`` and ``el.pv`` into ``el.p[:width]``; False if it
+    did not settle in ``max_iter`` steps.
 
     NumPy's arrays hold zeros at every invalid option (no -0.0: every term is a product of
     nonnegative numbers), which no product or sum here needs; the width only decides how
     NumPy groups its pairwise sums (:func:`_masked_sum`).
     """
+    c, pv_in, p, a, m, q, row, col = el.c, el.pv, el.p, el.a, el.m, el.q, el.row, el.col
+    work, vals = el.work, el.vals
     count = float(cnt)
     for i in range(width):
         p[i] = 1.0 / count if i < cnt else 0.0
+    # the fixed parts of the iteration q = p·a + M p
     if incentive_model:
         # incentive X_ij = C_ij P_ij (+1e-10 on the diagonal); col[j] gets the column sums,
         # added top to bottom
@@ -366,7 +380,7 @@ def _markov(
     return False
 
 
-@_jit()
+@jit()
 def _conditional(pv: F, cnt: int, width: int, p: F) -> None:
     """Conditional PCE: ``p_a ∝ Π_b P_ab`` over the first ``cnt`` options, in KTAB's order
     (NumPy multiplies by 1.0 and adds 0.0 for invalid ones: no change)."""
@@ -384,75 +398,54 @@ def _conditional(pv: F, cnt: int, width: int, p: F) -> None:
         p[a] = 0.0
 
 
-@_jit()
-def _condorcet(
-    pce: int,
-    c: F,
-    pv: F,
-    cnt: int,
-    width: int,
-    p: F,
-    sa: F,
-    sm: F,
-    sq: F,
-    srow: F,
-    scol: F,
-    work: I64,
-    vals: F,
-    max_iter: int,
-) -> bool:
+@jit()
+def _elect(el: Election, cnt: int, width: int, victory: int, pce: int, max_iter: int) -> bool:
+    """The election over ``cnt`` options (padded to ``width``) whose coalition strengths are in
+    ``el.c``: victory probabilities (model ``victory``), then the PCE (``pce``), into ``el.p``;
+    False if a Markov election did not settle in ``max_iter`` steps."""
+    _victory(victory, el.c, el.pv, cnt)
     if pce == _PCE_CONDITIONAL:
-        _conditional(pv, cnt, width, p)
+        _conditional(el.pv, cnt, width, el.p)
         return True
-    tol = 1e-8 if pce == _PCE_MARKOV_INCENTIVE else 1e-6
-    return _markov(
-        pce == _PCE_MARKOV_INCENTIVE,
-        c,
-        pv,
-        cnt,
-        width,
-        p,
-        sa,
-        sm,
-        sq,
-        srow,
-        scol,
-        work,
-        vals,
-        tol,
-        max_iter,
-    )
+    incentive = pce == _PCE_MARKOV_INCENTIVE
+    return _markov(incentive, el, cnt, width, 1e-8 if incentive else 1e-6, max_iter)
 
 
-@_jit()
+@jit()
+def _coalitions(rule: int, cap: F, u: F, opts: I64, cnt: int, c: F) -> None:
+    """``c[:cnt, :cnt]``: the strengths of the coalitions for and against the positions
+    ``opts[:cnt]`` when voters ``m`` value position ``o`` at ``u[m, o]``."""
+    n = cap.shape[0]
+    for a in range(cnt):
+        c[a, a] = 1e-8
+        for b in range(cnt):
+            if a == b:
+                continue
+            oa, ob = opts[a], opts[b]
+            s = 1e-8
+            if rule == _VR_ASYM and a < b:
+                for m in range(n):
+                    s += _pos(-_vote(rule, cap[m], u[m, ob] - u[m, oa]))
+            else:
+                for m in range(n):
+                    s += _pos(_vote(rule, cap[m], u[m, oa] - u[m, ob]))
+            c[a, b] = s
+
+
+@jit(entry=True)
 def _markov_batch(
     incentive_model: bool, c: F, pv: F, count: I64, tol: float, max_iter: int, out: F
 ) -> bool:
     e_n, n = out.shape
-    a, q, row, col = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    m = np.empty((n, n))
-    work = np.empty(192, dtype=np.int64)
-    vals = np.empty(64)
+    el = _election(n)
     ok = True
+    c_el, pv_el, p_el = el.c, el.pv, el.p
     for e in range(e_n):
-        if not _markov(
-            incentive_model,
-            c[e],
-            pv[e],
-            count[e],
-            n,
-            out[e],
-            a,
-            m,
-            q,
-            row,
-            col,
-            work,
-            vals,
-            tol,
-            max_iter,
-        ):
+        c_el[:, :] = c[e]
+        pv_el[:, :] = pv[e]
+        if not _markov(incentive_model, el, count[e], n, tol, max_iter):
             ok = False
+        out[e, :] = p_el
     return ok
 
 
@@ -482,35 +475,11 @@ def markov_pce(
 # -- one state (smp_kernel.setup) ------------------------------------------------------------------
 
 
-@_jit()
-def _setup_one(
-    codes: I64,
-    cap: F,
-    sal: F,
-    s2sum: F,
-    x: F,
-    y: F,
-    d: F,
-    om: F,
-    dm: F,
-    risk: F,
-    rr: F,
-    uown: F,
-    c: F,
-    pv: F,
-    p: F,
-    sa: F,
-    sm: F,
-    sq: F,
-    srow: F,
-    scol: F,
-    work: I64,
-    vals: F,
-    max_iter: int,
-) -> tuple[bool, bool]:
-    """One replicate's state; returns ``(flat, converged)``."""
+@jit()
+def _distances(sal: F, s2sum: F, x: F, y: F, d: F, om: F, dm: F) -> None:
+    """``d[i, j]``: actor i's salience-weighted distance from its ideal ``y[i]`` to position
+    ``x[j]``; ``om = 1 - d`` and ``dm = min(d, 1)``."""
     n, dim = x.shape
-    rule = codes[C_VOTING]
     for i in range(n):
         for j in range(n):
             s = 0.0
@@ -521,23 +490,27 @@ def _setup_one(
             d[i, j] = dd
             om[i, j] = 1.0 - dd
             dm[i, j] = 1.0 if dd > 1.0 else dd
-    # the risk election: every actor's position is an option, utilities 1 - d
-    for a in range(n):
-        c[a, a] = 1e-8
-        for b in range(n):
-            if a == b:
-                continue
-            s = 1e-8
-            if rule == _VR_ASYM and a < b:
-                for m in range(n):
-                    s += _pos(-_vote(rule, cap[m], om[m, b] - om[m, a]))
-            else:
-                for m in range(n):
-                    s += _pos(_vote(rule, cap[m], om[m, a] - om[m, b]))
-            c[a, b] = s
-    _victory(codes[C_VICTORY], c, pv, n)
-    ok = _condorcet(codes[C_PCE], c, pv, n, n, p, sa, sm, sq, srow, scol, work, vals, max_iter)
-    # risk attitudes (big_r)
+
+
+@jit()
+def _adjusted(adjust: int, rh: float, ri: float) -> float:
+    """The risk attitude actor h ascribes to actor i (``big_r_adjust``)."""
+    if adjust == _RA_FULL:
+        return ri + 0.0 * rh
+    if adjust == _RA_TWO_THIRDS:
+        return (rh + (2.0 * ri)) / 3.0
+    if adjust == _RA_HALF:
+        return (rh + ri) / 2
+    if adjust == _RA_ONE_THIRD:
+        return ((2.0 * rh) + ri) / 3.0
+    return rh + 0.0 * ri
+
+
+@jit()
+def _risk_attitudes(codes: I64, p: F, risk: F, rr: F) -> bool:
+    """Risk attitudes ``risk[i]`` from the risk election's probabilities ``p`` and as each actor
+    sees the others, ``rr[h, i]``; returns whether the probabilities are flat."""
+    n = risk.shape[0]
     pmin, pmax = p[0], p[0]
     for i in range(1, n):
         if math.isnan(p[i]) or math.isnan(pmin):
@@ -550,7 +523,7 @@ def _setup_one(
             pmax = p[i]
     spread = pmax - pmin
     compat = codes[C_COMPAT] != 0
-    flat = spread <= (0.0 if compat else 1e-12)
+    flat = bool(spread <= (0.0 if compat else 1e-12))
     rng = codes[C_RANGE]
     for i in range(n):
         if rng == _RR_MID:
@@ -562,83 +535,138 @@ def _setup_one(
         risk[i] = 0.0 if (flat and not compat) else r
     adjust = codes[C_ADJUST]
     for h in range(n):
-        rh = risk[h]
         for i in range(n):
-            ri = risk[i]
-            if adjust == _RA_FULL:
-                e = ri + 0.0 * rh
-            elif adjust == _RA_TWO_THIRDS:
-                e = (rh + (2.0 * ri)) / 3.0
-            elif adjust == _RA_HALF:
-                e = (rh + ri) / 2
-            elif adjust == _RA_ONE_THIRD:
-                e = ((2.0 * rh) + ri) / 3.0
-            else:
-                e = rh + 0.0 * ri
-            rr[h, i] = e
-    for i in range(n):
-        for j in range(n):
-            uown[i, j] = om[i, j] * (1.0 + rr[i, i] * dm[i, j])
-    return flat, ok
+            rr[h, i] = _adjusted(adjust, risk[h], risk[i])
+    return flat
 
 
-@_jit()
+@jit(entry=True)
 def _setup_block(
     lo: int,
     hi: int,
     codes: I64,
-    cap: F,
-    sal: F,
-    s2sum: F,
-    x: F,
-    y: F,
-    d: F,
-    om: F,
-    dm: F,
-    risk: F,
+    inp: tuple[F, F, F, F, F],
+    out: tuple[F, F, F, F, F, F],
     flat: B,
-    rr: F,
-    uown: F,
     ok: B,
-    max_iter: int,
 ) -> None:
+    """Replicates ``lo..hi-1``: the state from ``inp = (cap, sal, s2sum, x, y)`` into ``out =
+    (d, om, dm, risk, rr, uown)``, whether its risk election is flat, and whether it settled."""
+    cap, sal, s2sum, x, y = inp
+    d, om, dm, risk, rr, uown = out
     n = x.shape[1]
-    c, pv, sm = np.empty((n, n)), np.empty((n, n)), np.empty((n, n))
-    p, sa, sq, srow, scol = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    work = np.empty(192, dtype=np.int64)
-    vals = np.empty(64)
+    el = _election(n)
+    c, p = el.c, el.p
+    ident = np.arange(n)
+    vr, victory, pce, max_iter = codes[C_VOTING], codes[C_VICTORY], codes[C_PCE], codes[C_MAX_ITER]
     for r in range(lo, hi):
-        flat[r], ok[r] = _setup_one(
-            codes,
-            cap[r],
-            sal[r],
-            s2sum[r],
-            x[r],
-            y[r],
-            d[r],
-            om[r],
-            dm[r],
-            risk[r],
-            rr[r],
-            uown[r],
-            c,
-            pv,
-            p,
-            sa,
-            sm,
-            sq,
-            srow,
-            scol,
-            work,
-            vals,
-            max_iter,
-        )
+        _distances(sal[r], s2sum[r], x[r], y[r], d[r], om[r], dm[r])
+        # the risk election: every actor's position is an option, utilities 1 - d
+        _coalitions(vr, cap[r], om[r], ident, n, c)
+        ok[r] = _elect(el, n, n, victory, pce, max_iter)
+        flat[r] = _risk_attitudes(codes, p, risk[r], rr[r])
+        for i in range(n):
+            for j in range(n):
+                uown[r, i, j] = om[r, i, j] * (1.0 + rr[r, i, i] * dm[r, i, j])
 
 
 # -- one turn (smp_kernel.challenges, make_bargains, choose_bargains) -----------------------------
+#
+# A replicate's turn is five steps (challenges, the targets' estimates, bargains, their values,
+# the elections) over the bundles below. The steps are inlined into :func:`_turn_block`, their
+# only caller: Numba counts references to every array a compiled call receives, each member of
+# a bundle included, and five calls per replicate cost up to a tenth of a small turn. For the
+# same reason the loops over pairs and voters call only helpers of scalars.
 
 
-@_jit()
+class Actors(NamedTuple):
+    """One replicate's actors, as a turn reads them."""
+
+    cap: F
+    """Capabilities ``[n]``."""
+    sal: F
+    """Saliences ``[n, D]``."""
+    s2sum: F
+    """``smp_kernel.salience_norm`` of the saliences ``[n]``."""
+    sal_tot: F
+    """Total saliences ``[n]``."""
+    w: F
+    """``sal_tot * cap`` ``[n]``: the weight of each actor's vote in a challenge."""
+
+
+class State(NamedTuple):
+    """One replicate's state (``smp_kernel.State``), as a turn reads it."""
+
+    x: F
+    """Positions ``[n, D]``."""
+    y: F
+    """Ideals ``[n, D]``."""
+    om: F
+    """``1 - d`` ``[n, n]``."""
+    dm: F
+    """``min(d, 1)`` ``[n, n]``."""
+    rr: F
+    """Risk attitudes as each actor sees the others ``[n, n]``."""
+    uown: F
+    """Each actor's utility of each position, by its own risk attitude ``[n, n]``."""
+    risk: F
+    """Risk attitudes ``[n]``."""
+
+
+class Contests(NamedTuple):
+    """Scratch of one replicate's challenges."""
+
+    target: I64
+    """Each initiator's target ``[n]`` (-1: none)."""
+    p_init: F
+    """Its probability of winning, as the initiator estimates it ``[n]``."""
+    p_rcvr: F
+    """The same contest as the target estimates it ``[n]`` (a gain with KTAB's bargains)."""
+    vbuf: F
+    """Third parties' votes ``[n]``."""
+    vbuf2: F
+    """Their positive (or negative) parts ``[n]``."""
+
+
+class Bargains(NamedTuple):
+    """Scratch of one replicate's bargains, in slots ``s = initiator * versions + version``,
+    and of the elections among them."""
+
+    pos_i: F
+    """The initiator's position after each bargain ``[n_s, D]``."""
+    pos_j: F
+    """The receiver's position after each bargain ``[n_s, D]``."""
+    ok_slot: B
+    """Whether each slot holds a bargain ``[n_s]``."""
+    recv: I64
+    """Each slot's receiver ``[n_s]``."""
+    u_brgn: F
+    """Every voter's value of the state after each bargain ``[n_s, n]``."""
+    u_sq: F
+    """Every voter's value of the status quo ``[n]``."""
+    opts: I64
+    """One actor's options: -1 for its status quo, else a slot ``[n_s + 1]``."""
+
+
+@jit()
+def _contests(n: int) -> Contests:
+    return Contests(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+
+
+@jit()
+def _bargains(n: int, dim: int, n_s: int) -> Bargains:
+    return Bargains(
+        np.empty((n_s, dim)),
+        np.empty((n_s, dim)),
+        np.empty(n_s, dtype=np.bool_),
+        np.empty(n_s, dtype=np.int64),
+        np.empty((n_s, n)),
+        np.empty(n),
+        np.empty(n_s + 1, dtype=np.int64),
+    )
+
+
+@jit()
 def _gain(p: float, pji: float, sj: float, uki: float, ukj: float) -> float:
     """``smp_kernel.gains(...)[0]``."""
     eu_sq = uki + ukj
@@ -648,12 +676,134 @@ def _gain(p: float, pji: float, sj: float, uki: float, ukj: float) -> float:
     return eu_chlg - eu_sq
 
 
-@_jit()
+@jit(inline=True)
+def _third_party_vote(
+    ktab_form: bool, vr: int, wm: float, a: float, b: float, umi: float, umj: float, umm: float
+) -> float:
+    """The vote of a third party m in i's challenge of j (``a``, ``b``: the two sides'
+    strengths without third parties; ``umi``, ``umj``, ``umm``: m's utilities of i's, j's and
+    its own position, as the one estimating the contest sees them)."""
+    v0 = _vote(vr, wm, umi - umj)
+    if ktab_form:  # KTAB's form (smp_kernel.RAMP_RULES)
+        cni = a + _pos(v0)
+        cnj = b + _pos(-v0)
+        pin = cni / (cni + cnj)
+        pjn = 1.0 - pin
+        u1 = (umi + umi) + umm
+        u2 = (umj + umj) + umj
+        u3 = (umi + umi) + umi
+        u4 = (umj + umj) + umm
+        return _vote(vr, wm, (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
+    cni = _pos(v0) + a
+    den = abs(v0) + (a + b)
+    pin = cni / den
+    t2 = (((umm + umm) - umi) - umj) * pin
+    return _vote(vr, wm, (umj - umm) + t2)
+
+
+@jit(inline=True)
+def _sides(vr: int, wi: float, wj: float, dui: float, duj: float) -> tuple[float, float]:
+    """The strengths of the two sides of a challenge without third parties: the challenger
+    votes by ``dui``, the target by ``duj``."""
+    ci = _vote(vr, wi, dui)
+    cj = _vote(vr, wj, duj)
+    a = (1e-10 + _pos(ci)) + _pos(cj)
+    b = (1e-10 + _pos(-ci)) + _pos(-cj)
+    return a, b
+
+
+@jit(inline=True)
+def _challenges(codes: I64, act: Actors, st: State, con: Contests, work: I64, vals: F) -> None:
+    """Each initiator's best target by its own estimates, into ``con.target`` (-1: none) and
+    ``con.p_init`` (its chance, as it estimates it). ``work``, ``vals``: :func:`_sum`'s."""
+    om, dm, rr, uown, w, sal_tot = st.om, st.dm, st.rr, st.uown, act.w, act.sal_tot
+    vbuf, vbuf2, target, p_init = con.vbuf, con.vbuf2, con.target, con.p_init
+    n = om.shape[0]
+    vr = codes[C_VOTING]
+    semi = codes[C_THIRD] == _TPC_SEMI
+    ramp = vr in (_VR_BINARY, _VR_PROPBIN)
+    for i in range(n):
+        uii = uown[i, i]
+        best, arg = -math.inf, 0
+        pbest = 0.0
+        for j in range(n):
+            if j == i:
+                continue
+            uij = uown[i, j]
+            ucross = om[j, i] * (1.0 + rr[i, j] * dm[j, i])  # u^i_{j,i}
+            uself = om[j, j] * (1.0 + rr[i, j] * dm[j, j])  # u^i_{j,j}
+            a, b = _sides(vr, w[i], w[j], uii - uij, ucross - uself)
+            if semi:
+                for m in range(n):
+                    if m == i or m == j:  # noqa: SIM109 (plain compiled comparisons)
+                        vbuf[m] = 0.0
+                        continue
+                    umj = om[m, j] * (1.0 + rr[i, m] * dm[m, j])
+                    umi = om[m, i] * (1.0 + rr[i, m] * dm[m, i])
+                    umm = om[m, m] * (1.0 + rr[i, m] * dm[m, m])
+                    vbuf[m] = _third_party_vote(ramp, vr, w[m], a, b, umi, umj, umm)
+                for m in range(n):
+                    vbuf2[m] = _pos(vbuf[m])
+                pos_sum = _sum(vbuf2, n, work, vals)
+                a, b = a + pos_sum, b + (pos_sum - _sum(vbuf, n, work, vals))
+            pij, pji = a / (a + b), b / (a + b)
+            g = _gain(pij, pji, sal_tot[j], uii, uij)
+            if g > 1e-5 and g > best:
+                best, arg, pbest = g, j, pij
+        has = math.isfinite(best)
+        target[i] = arg if has else -1
+        p_init[i] = pbest
+
+
+@jit(inline=True)
+def _receiver_estimates(
+    codes: I64, act: Actors, st: State, con: Contests, work: I64, vals: F
+) -> None:
+    """Each challenge as its target estimates it, into ``con.p_rcvr``: the initiator's chance,
+    or with KTAB's bargains the gain the target ascribes to it."""
+    om, dm, rr, w, sal_tot = st.om, st.dm, st.rr, act.w, act.sal_tot
+    vbuf, vbuf2, target, p_rcvr = con.vbuf, con.vbuf2, con.target, con.p_rcvr
+    n = om.shape[0]
+    vr = codes[C_VOTING]
+    semi = codes[C_THIRD] == _TPC_SEMI
+    for i in range(n):
+        t = target[i]
+        if t < 0:
+            continue
+        uii_t = om[i, i] * (1.0 + rr[t, i] * dm[i, i])
+        uij_t = om[i, t] * (1.0 + rr[t, i] * dm[i, t])
+        uji_t = om[t, i] * (1.0 + rr[t, t] * dm[t, i])
+        ujj_t = om[t, t] * (1.0 + rr[t, t] * dm[t, t])
+        a_t, b_t = _sides(vr, w[i], w[t], uii_t - uij_t, uji_t - ujj_t)
+        if semi:
+            for m in range(n):
+                if m == i or m == t:  # noqa: SIM109
+                    vbuf[m] = 0.0
+                    continue
+                umi = om[m, i] * (1.0 + rr[t, m] * dm[m, i])
+                umj = om[m, t] * (1.0 + rr[t, m] * dm[m, t])
+                umm = om[m, m] * (1.0 + rr[t, m] * dm[m, m])
+                # the target estimates with the votes in KTAB's form, whatever the rule
+                vbuf[m] = _third_party_vote(True, vr, w[m], a_t, b_t, umi, umj, umm)
+            for m in range(n):
+                vbuf2[m] = _pos(vbuf[m])
+            a_t = a_t + _sum(vbuf2, n, work, vals)
+            for m in range(n):
+                vbuf2[m] = _pos(-vbuf[m])
+            b_t = b_t + _sum(vbuf2, n, work, vals)
+        p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
+        if codes[C_KTAB_BARGAINS] != 0:
+            p_rcvr[i] = _gain(p_t, pji_t, sal_tot[t], uii_t, uij_t)
+        else:
+            p_rcvr[i] = p_t
+
+
+@jit()
 def _round4(x: float) -> float:
     return float(np.trunc(0.5 + x * 10000.0)) / 10000.0
 
 
-@_jit()
+@jit()
 def _interpolate(
     ivb: int, ti: float, si: float, pi: float, tj: float, sj: float, pj: float
 ) -> tuple[float, float]:
@@ -675,162 +825,21 @@ def _interpolate(
     return bi, bj
 
 
-@_jit()
-def _turn_one(
-    codes: I64,
-    cap: F,
-    sal: F,
-    s2sum: F,
-    sal_tot: F,
-    w: F,
-    x: F,
-    y: F,
-    om: F,
-    dm: F,
-    rr: F,
-    uown: F,
-    risk: F,
-    draws: F,
-    stochastic: bool,
-    x_new: F,
-    # scratch
-    target: I64,
-    p_init: F,
-    p_rcvr: F,
-    vbuf: F,
-    vbuf2: F,
-    pos_i: F,
-    pos_j: F,
-    ok_slot: B,
-    recv: I64,
-    u_brgn: F,
-    u_sq: F,
-    opts: I64,
-    c: F,
-    pv: F,
-    p: F,
-    sa: F,
-    sm: F,
-    sq: F,
-    srow: F,
-    scol: F,
-    work: I64,
-    vals: F,
-    max_iter: int,
-) -> bool:
-    """One replicate's turn: its new positions into ``x_new``; False if an election did not
-    settle."""
+@jit(inline=True)
+def _bargain_positions(codes: I64, act: Actors, x: F, con: Contests, bar: Bargains) -> None:
+    """Every initiator's bargain(s) with its target: in their slots, the positions of both
+    sides (``bar.pos_i``, ``bar.pos_j``), whether the slot holds one, and its receiver."""
+    sal, cap, sal_tot = act.sal, act.cap, act.sal_tot
+    ivb, bargain, ktab = codes[C_INTER], codes[C_BARGAIN], codes[C_KTAB_BARGAINS] != 0
+    pos_i, pos_j, ok_slot, recv = bar.pos_i, bar.pos_j, bar.ok_slot, bar.recv
+    target, p_init, p_rcvr = con.target, con.p_init, con.p_rcvr
     n, dim = x.shape
-    vr = codes[C_VOTING]
-    semi = codes[C_THIRD] == _TPC_SEMI
-    ramp = vr in (_VR_BINARY, _VR_PROPBIN)
-    bargain = codes[C_BARGAIN]
-    ktab_bargains = codes[C_KTAB_BARGAINS] != 0
-    ivb = codes[C_INTER]
-    versions = 2 if bargain == _BM_INIT_RCVR else 1
-    # -- challenges: each initiator's best target by its own estimates
-    for i in range(n):
-        uii = uown[i, i]
-        best, arg = -math.inf, 0
-        pbest = 0.0
-        for j in range(n):
-            if j == i:
-                continue
-            uij = uown[i, j]
-            ucross = om[j, i] * (1.0 + rr[i, j] * dm[j, i])  # u^i_{j,i}
-            uself = om[j, j] * (1.0 + rr[i, j] * dm[j, j])  # u^i_{j,j}
-            ci = _vote(vr, w[i], uii - uij)
-            cj = _vote(vr, w[j], ucross - uself)
-            a = (1e-10 + _pos(ci)) + _pos(cj)
-            b = (1e-10 + _pos(-ci)) + _pos(-cj)
-            if semi:
-                for m in range(n):
-                    if m == i or m == j:  # noqa: SIM109 (plain compiled comparisons)
-                        vbuf[m] = 0.0
-                        continue
-                    umj = om[m, j] * (1.0 + rr[i, m] * dm[m, j])
-                    umi = om[m, i] * (1.0 + rr[i, m] * dm[m, i])
-                    umm = om[m, m] * (1.0 + rr[i, m] * dm[m, m])
-                    v0 = _vote(vr, w[m], umi - umj)
-                    if ramp:  # KTAB's form (smp_kernel.RAMP_RULES)
-                        cni = a + _pos(v0)
-                        cnj = b + _pos(-v0)
-                        pin = cni / (cni + cnj)
-                        pjn = 1.0 - pin
-                        u1 = (umi + umi) + umm
-                        u2 = (umj + umj) + umj
-                        u3 = (umi + umi) + umi
-                        u4 = (umj + umj) + umm
-                        vbuf[m] = _vote(vr, w[m], (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
-                        continue
-                    cni = _pos(v0) + a
-                    den = abs(v0) + (a + b)
-                    pin = cni / den
-                    t2 = (((umm + umm) - umi) - umj) * pin
-                    vbuf[m] = _vote(vr, w[m], (umj - umm) + t2)
-                for m in range(n):
-                    vbuf2[m] = _pos(vbuf[m])
-                pos_sum = _sum(vbuf2, n, work, vals)
-                at = a + pos_sum
-                bt = b + (pos_sum - _sum(vbuf, n, work, vals))
-                pij, pji = at / (at + bt), bt / (at + bt)
-            else:
-                pij, pji = a / (a + b), b / (a + b)
-            g = _gain(pij, pji, sal_tot[j], uii, uij)
-            if g > 1e-5 and g > best:
-                best, arg, pbest = g, j, pij
-        has = math.isfinite(best)
-        target[i] = arg if has else -1
-        p_init[i] = pbest
-        if not has or bargain == _BM_INIT_ONLY:
-            continue
-        # the target's own estimates of the same contest
-        t = arg
-        uii_t = om[i, i] * (1.0 + rr[t, i] * dm[i, i])
-        uij_t = om[i, t] * (1.0 + rr[t, i] * dm[i, t])
-        uji_t = om[t, i] * (1.0 + rr[t, t] * dm[t, i])
-        ujj_t = om[t, t] * (1.0 + rr[t, t] * dm[t, t])
-        ci = _vote(vr, w[i], uii_t - uij_t)
-        cj = _vote(vr, w[t], uji_t - ujj_t)
-        a_t = (1e-10 + _pos(ci)) + _pos(cj)
-        b_t = (1e-10 + _pos(-ci)) + _pos(-cj)
-        if semi:
-            for m in range(n):
-                if m == i or m == t:  # noqa: SIM109
-                    vbuf[m] = 0.0
-                    continue
-                umi = om[m, i] * (1.0 + rr[t, m] * dm[m, i])
-                umj = om[m, t] * (1.0 + rr[t, m] * dm[m, t])
-                umm = om[m, m] * (1.0 + rr[t, m] * dm[m, m])
-                v0 = _vote(vr, w[m], umi - umj)
-                cni = a_t + _pos(v0)
-                cnj = b_t + _pos(-v0)
-                pin = cni / (cni + cnj)
-                pjn = 1.0 - pin
-                u1 = (umi + umi) + umm
-                u2 = (umj + umj) + umj
-                u3 = (umi + umi) + umi
-                u4 = (umj + umj) + umm
-                vbuf[m] = _vote(vr, w[m], (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
-            for m in range(n):
-                vbuf2[m] = _pos(vbuf[m])
-            a_t = a_t + _sum(vbuf2, n, work, vals)
-            for m in range(n):
-                vbuf2[m] = _pos(-vbuf[m])
-            b_t = b_t + _sum(vbuf2, n, work, vals)
-        p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
-        if ktab_bargains:
-            p_rcvr[i] = _gain(p_t, pji_t, sal_tot[t], uii_t, uij_t)
-        else:
-            p_rcvr[i] = p_t
-    # -- bargains, in slots s = initiator * versions + version
-    n_s = n * versions
+    versions = ok_slot.shape[0] // n
     for i in range(n):
         t = target[i]
         for v in range(versions):
-            s = i * versions + v
-            ok_slot[s] = t >= 0
-            recv[s] = t
+            ok_slot[i * versions + v] = t >= 0
+            recv[i * versions + v] = t
         if t < 0:
             continue
         pp = p_init[i]
@@ -840,21 +849,36 @@ def _turn_one(
                 pos_i[i, k], pos_j[i, k] = bi, bj
             continue
         pr = p_rcvr[i]
-        if bargain == _BM_INIT_RCVR:
-            for k in range(dim):
-                bi, bj = _interpolate(ivb, x[i, k], sal[i, k], pp, x[t, k], sal[t, k], 1 - pp)
-                ri, rj = _interpolate(ivb, x[i, k], sal[i, k], pr, x[t, k], sal[t, k], 1 - pr)
-                pos_i[2 * i, k], pos_j[2 * i, k] = bi, bj
-                pos_i[2 * i + 1, k], pos_j[2 * i + 1, k] = ri, rj
-            continue
         wi = cap[i] * sal_tot[i]
-        wj = (cap[i] if ktab_bargains else cap[t]) * sal_tot[t]
+        wj = (cap[i] if ktab else cap[t]) * sal_tot[t]
         for k in range(dim):
             bi, bj = _interpolate(ivb, x[i, k], sal[i, k], pp, x[t, k], sal[t, k], 1 - pp)
             ri, rj = _interpolate(ivb, x[i, k], sal[i, k], pr, x[t, k], sal[t, k], 1 - pr)
-            pos_i[i, k] = (wi * bi + wj * ri) / (wi + wj)
-            pos_j[i, k] = (wi * bj + wj * rj) / (wi + wj)
-    # -- every voter's value of the state after each bargain, and of the status quo
+            if bargain == _BM_INIT_RCVR:
+                pos_i[2 * i, k], pos_j[2 * i, k] = bi, bj
+                pos_i[2 * i + 1, k], pos_j[2 * i + 1, k] = ri, rj
+            else:
+                pos_i[i, k] = (wi * bi + wj * ri) / (wi + wj)
+                pos_j[i, k] = (wi * bj + wj * rj) / (wi + wj)
+
+
+@jit(inline=True)
+def _bargain_values(act: Actors, st: State, bar: Bargains) -> None:
+    """Every voter m's value of the status quo (``bar.u_sq``) and of the state after each
+    bargain (``bar.u_brgn``): the average of its utilities of every actor's position, with the
+    bargain's initiator and receiver moved."""
+    sal, s2sum, y, risk, uown = act.sal, act.s2sum, st.y, st.risk, st.uown
+    ok_slot, recv, pos_i, pos_j, u_sq, u_brgn = (
+        bar.ok_slot,
+        bar.recv,
+        bar.pos_i,
+        bar.pos_j,
+        bar.u_sq,
+        bar.u_brgn,
+    )
+    n, dim = y.shape
+    n_s = ok_slot.shape[0]
+    versions = n_s // n
     for m in range(n):
         sq_sum = 0.0
         for j in range(n):
@@ -883,10 +907,70 @@ def _turn_one(
                     term = term + upair
                 tot += term
             u_brgn[s, m] = tot / n
-    # -- each actor's election over its status quo and the bargains it made or received, in
-    # initiator order with its status quo before its own (smp_kernel.option_lists)
+
+
+@jit()
+def _padded(cnt: int) -> int:
+    """The width NumPy pads an election of ``cnt`` options to: the next power of two."""
+    width = 1
+    while width < cnt:
+        width *= 2
+    return width
+
+
+@jit(inline=True)
+def _taken(p: F, cnt: int, stochastic: bool, draw: float) -> int:
+    """The option taken: by the draw on the cumulated probabilities, or the first of the most
+    likely (a NaN first)."""
+    if stochastic:
+        cum = 0.0
+        for o in range(cnt):
+            cum = p[o] if o == 0 else cum + p[o]
+            if draw <= cum:
+                return o
+        return cnt - 1
+    chosen = 0
+    bestp = -math.inf
+    for o in range(cnt):
+        ap = abs(p[o])
+        if math.isnan(ap):
+            return o
+        if ap > bestp:
+            bestp, chosen = ap, o
+    return chosen
+
+
+@jit(inline=True)
+def _elections(
+    codes: I64,
+    act: Actors,
+    st: State,
+    draws: F,
+    stochastic: bool,
+    x_new: F,
+    bar: Bargains,
+    el: Election,
+) -> bool:
+    """Each actor's election over its status quo and the bargains it made or received, in
+    initiator order with its status quo before its own (``smp_kernel.option_lists``), and the
+    position it takes into ``x_new``; False if an election did not settle."""
+    x, cap, opts, c, p = st.x, act.cap, bar.opts, el.c, el.p
+    ok_slot, recv, pos_i, pos_j, u_sq, u_brgn = (
+        bar.ok_slot,
+        bar.recv,
+        bar.pos_i,
+        bar.pos_j,
+        bar.u_sq,
+        bar.u_brgn,
+    )
+    n, dim = x.shape
+    n_s = ok_slot.shape[0]
+    versions = n_s // n
+    vr, victory, pce, max_iter = codes[C_VOTING], codes[C_VICTORY], codes[C_PCE], codes[C_MAX_ITER]
     for k in range(n):
-        cnt = 0
+        # the options, -1 the status quo, else a slot (cnt starts as a typed zero: Numba would
+        # compile _elect once more for a literal 0)
+        cnt = int(np.int64(0))
         for s in range(n_s):
             if s == k * versions:
                 opts[cnt] = -1
@@ -894,50 +978,24 @@ def _turn_one(
             if ok_slot[s] and (s // versions == k or recv[s] == k):
                 opts[cnt] = s
                 cnt += 1
+        for a in range(cnt):
+            c[a, a] = 1e-8
+            ra = opts[a]
+            for b in range(a):
+                rb = opts[b]
+                cab, cba = 1e-8, 1e-8
+                for m in range(n):
+                    ua = u_sq[m] if ra < 0 else u_brgn[ra, m]
+                    ub = u_sq[m] if rb < 0 else u_brgn[rb, m]
+                    vv = _vote(vr, cap[m], ua - ub)
+                    cab += _pos(vv)
+                    cba += _pos(-vv)
+                c[a, b], c[b, a] = cab, cba
         if cnt == 1:
             p[0] = 1.0
-        else:
-            width = 1
-            while width < cnt:
-                width *= 2
-            for a in range(cnt):
-                c[a, a] = 1e-8
-                ra = opts[a]
-                for b in range(a):
-                    rb = opts[b]
-                    cab, cba = 1e-8, 1e-8
-                    for m in range(n):
-                        ua = u_sq[m] if ra < 0 else u_brgn[ra, m]
-                        ub = u_sq[m] if rb < 0 else u_brgn[rb, m]
-                        vv = _vote(vr, cap[m], ua - ub)
-                        cab += _pos(vv)
-                        cba += _pos(-vv)
-                    c[a, b], c[b, a] = cab, cba
-            _victory(codes[C_VICTORY], c, pv, cnt)
-            if not _condorcet(
-                codes[C_PCE], c, pv, cnt, width, p, sa, sm, sq, srow, scol, work, vals, max_iter
-            ):
-                return False
-        # the option taken
-        chosen = 0
-        if stochastic:
-            cum = 0.0
-            chosen = cnt - 1
-            for o in range(cnt):
-                cum = p[o] if o == 0 else cum + p[o]
-                if draws[k] <= cum:
-                    chosen = o
-                    break
-        else:
-            bestp = -math.inf
-            for o in range(cnt):
-                ap = abs(p[o])
-                if math.isnan(ap):
-                    chosen = o
-                    break
-                if ap > bestp:
-                    bestp, chosen = ap, o
-        slot = opts[chosen]
+        elif not _elect(el, cnt, _padded(cnt), victory, pce, max_iter):
+            return False
+        slot = opts[_taken(p, cnt, stochastic, draws[k])]
         for d in range(dim):
             if slot < 0:
                 x_new[k, d] = x[k, d]
@@ -948,97 +1006,45 @@ def _turn_one(
     return True
 
 
-@_jit()
+@jit(entry=True)
 def _turn_block(
     lo: int,
     hi: int,
     codes: I64,
-    cap: F,
-    sal: F,
-    s2sum: F,
-    sal_tot: F,
-    w: F,
-    x: F,
-    y: F,
-    om: F,
-    dm: F,
-    rr: F,
-    uown: F,
-    risk: F,
+    actors: tuple[F, F, F, F, F],
+    state: tuple[F, F, F, F, F, F, F],
     draws: F,
     stochastic: bool,
     x_new: F,
     ok: B,
-    max_iter: int,
 ) -> None:
-    n = x.shape[1]
-    versions = 2 if codes[C_BARGAIN] == _BM_INIT_RCVR else 1
-    n_s = n * versions
+    """Replicates ``lo..hi-1``: one turn's new positions into ``x_new``, and whether every
+    election settled into ``ok``. ``actors = (cap, sal, s2sum, sal_tot, w)``, ``state = (x, y,
+    om, dm, rr, uown, risk)`` (see :class:`Actors`, :class:`State`)."""
+    cap, sal, s2sum, sal_tot, w = actors
+    x, y, om, dm, rr, uown, risk = state
+    n, dim = x.shape[1:]
+    n_s = n * (2 if codes[C_BARGAIN] == _BM_INIT_RCVR else 1)
     wmax = 1
     while wmax < n_s + 1:
         wmax *= 2
-    target = np.empty(n, dtype=np.int64)
-    p_init, p_rcvr = np.empty(n), np.empty(n)
-    vbuf, vbuf2 = np.empty(n), np.empty(n)
-    dim = x.shape[2]
-    pos_i, pos_j = np.empty((n_s, dim)), np.empty((n_s, dim))
-    ok_slot = np.empty(n_s, dtype=np.bool_)
-    recv = np.empty(n_s, dtype=np.int64)
-    u_brgn, u_sq = np.empty((n_s, n)), np.empty(n)
-    opts = np.empty(wmax, dtype=np.int64)
-    c, pv, sm = np.empty((wmax, wmax)), np.empty((wmax, wmax)), np.empty((wmax, wmax))
-    p, sa, sq = np.empty(wmax), np.empty(wmax), np.empty(wmax)
-    srow, scol = np.empty(wmax), np.empty(wmax)
-    work = np.empty(192, dtype=np.int64)
-    vals = np.empty(64)
+    con, bar, el = _contests(n), _bargains(n, dim, n_s), _election(wmax)
     for r in range(lo, hi):
-        ok[r] = _turn_one(
-            codes,
-            cap[r],
-            sal[r],
-            s2sum[r],
-            sal_tot[r],
-            w[r],
-            x[r],
-            y[r],
-            om[r],
-            dm[r],
-            rr[r],
-            uown[r],
-            risk[r],
-            draws[r],
-            stochastic,
-            x_new[r],
-            target,
-            p_init,
-            p_rcvr,
-            vbuf,
-            vbuf2,
-            pos_i,
-            pos_j,
-            ok_slot,
-            recv,
-            u_brgn,
-            u_sq,
-            opts,
-            c,
-            pv,
-            p,
-            sa,
-            sm,
-            sq,
-            srow,
-            scol,
-            work,
-            vals,
-            max_iter,
-        )
+        act = Actors(cap[r], sal[r], s2sum[r], sal_tot[r], w[r])
+        st = State(x[r], y[r], om[r], dm[r], rr[r], uown[r], risk[r])
+        _challenges(codes, act, st, con, el.work, el.vals)
+        if codes[C_BARGAIN] != _BM_INIT_ONLY:
+            # the target's own estimates of the same contests
+            _receiver_estimates(codes, act, st, con, el.work, el.vals)
+        _bargain_positions(codes, act, st.x, con, bar)
+        _bargain_values(act, st, bar)
+        ok[r] = _elections(codes, act, st, draws[r], stochastic, x_new[r], bar, el)
 
 
 # -- win probabilities of the unique positions (smp_kernel.win_probabilities) ---------------------
 
 
-@_jit()
+@jit(entry=True)
 def _unique_block(x: F, compat: bool, rep: B, group: I64, holder: I64) -> None:
     """``smp_kernel.unique_positions``: the sequential scan its fixed point equals."""
     r_n, n, dim = x.shape
@@ -1071,53 +1077,36 @@ def _unique_block(x: F, compat: bool, rep: B, group: I64, holder: I64) -> None:
             holder[r, i] = last
 
 
-@_jit()
-def _outcome_block(
-    codes: I64, cap: F, uown: F, rep: B, width: int, p_out: F, ok: B, max_iter: int
-) -> None:
+@jit()
+def _listed(rep: B, opts: I64) -> int:
+    """The actors holding unique positions into ``opts``; returns their number."""
+    cnt = 0
+    for i in range(rep.shape[0]):
+        if rep[i]:
+            opts[cnt] = i
+            cnt += 1
+    return cnt
+
+
+@jit(entry=True)
+def _outcome_block(codes: I64, cap: F, uown: F, rep: B, width: int, p_out: F, ok: B) -> None:
     """Each replicate's election over its unique positions, padded to ``width`` options."""
     r_n, n, _ = uown.shape
-    rule = codes[C_VOTING]
     opts = np.empty(n, dtype=np.int64)
-    w = max(width, 1)
-    c, pv, sm = np.empty((w, w)), np.empty((w, w)), np.empty((w, w))
-    p, sa, sq, srow, scol = np.empty(w), np.empty(w), np.empty(w), np.empty(w), np.empty(w)
-    work = np.empty(192, dtype=np.int64)
-    vals = np.empty(64)
+    el = _election(max(width, 1))
+    c, p = el.c, el.p
+    vr, victory, pce, max_iter = codes[C_VOTING], codes[C_VICTORY], codes[C_PCE], codes[C_MAX_ITER]
     for r in range(r_n):
-        u = uown[r]
-        cnt = 0
-        for i in range(n):
-            if rep[r, i]:
-                opts[cnt] = i
-                cnt += 1
-        for a in range(cnt):
-            c[a, a] = 1e-8
-            for b in range(cnt):
-                if a == b:
-                    continue
-                oa, ob = opts[a], opts[b]
-                s = 1e-8
-                if rule == _VR_ASYM and a < b:
-                    for m in range(n):
-                        s += _pos(-_vote(rule, cap[r, m], u[m, ob] - u[m, oa]))
-                else:
-                    for m in range(n):
-                        s += _pos(_vote(rule, cap[r, m], u[m, oa] - u[m, ob]))
-                c[a, b] = s
-        _victory(codes[C_VICTORY], c, pv, cnt)
-        ok[r] = _condorcet(
-            codes[C_PCE], c, pv, cnt, width, p, sa, sm, sq, srow, scol, work, vals, max_iter
-        )
+        cnt = _listed(rep[r], opts)
+        _coalitions(vr, cap[r], uown[r], opts, cnt, c)
+        ok[r] = _elect(el, cnt, width, victory, pce, max_iter)
         for i in range(n):
             p_out[r, i] = 0.0
         for a in range(cnt):
             p_out[r, opts[a]] = p[a]
 
 
-def win_probabilities(
-    codes: I64, cap: F, x: F, uown: F, max_iter: int
-) -> tuple[F, B, I64, F] | None:
+def win_probabilities(codes: I64, cap: F, x: F, uown: F) -> tuple[F, B, I64, F] | None:
     """``smp_kernel.win_probabilities`` (contiguous float64 inputs); None if a Markov election
     did not settle."""
     r_n, n, _ = x.shape
@@ -1129,7 +1118,7 @@ def win_probabilities(
     width = int(rep.sum(axis=-1).max())
     p_out = np.empty((r_n, n))
     ok = np.empty(r_n, dtype=np.bool_)
-    _outcome_block(codes, cap, uown, rep, width, p_out, ok, max_iter)
+    _outcome_block(codes, cap, uown, rep, width, p_out, ok)
     if not ok.all():
         return None
     p_actor = np.take_along_axis(p_out, holder, axis=-1)
@@ -1167,7 +1156,7 @@ def _run(block: Callable[..., None], r_n: int, *args: Any) -> None:
 
 
 def setup_state(
-    codes: I64, cap: F, sal: F, s2sum: F, x: F, y: F, max_iter: int
+    codes: I64, cap: F, sal: F, s2sum: F, x: F, y: F
 ) -> tuple[F, F, F, F, B, F, F] | None:
     """``(d, om, dm, risk, flat, rr, uown)`` of ``smp_kernel.setup`` for ``[R, n, D]`` positions
     and ideals (contiguous float64 inputs); None if a Markov election did not settle."""
@@ -1177,8 +1166,7 @@ def setup_state(
     risk = np.empty((r_n, n))
     flat = np.empty(r_n, dtype=np.bool_)
     ok = np.empty(r_n, dtype=np.bool_)
-    args = (codes, cap, sal, s2sum, x, y, d, om, dm, risk, flat, rr, uown, ok, max_iter)
-    _run(_setup_block, r_n, *args)
+    _run(_setup_block, r_n, codes, (cap, sal, s2sum, x, y), (d, om, dm, risk, rr, uown), flat, ok)
     if not ok.all():
         return None
     return d, om, dm, risk, flat, rr, uown
@@ -1186,49 +1174,25 @@ def setup_state(
 
 def turn(
     codes: I64,
-    cap: F,
-    sal: F,
-    s2sum: F,
-    sal_tot: F,
-    x: F,
-    y: F,
-    om: F,
-    dm: F,
-    rr: F,
-    uown: F,
-    risk: F,
+    actors: tuple[F, F, F, F],
+    state: tuple[F, F, F, F, F, F, F],
     draws: F | None,
-    max_iter: int,
 ) -> F | None:
     """New positions ``[R, n, D]`` after one turn (``challenges`` and ``choose_bargains`` of
-    :mod:`detente.models.smp_kernel`); None if a Markov election did not settle."""
+    :mod:`detente.models.smp_kernel`); None if a Markov election did not settle.
+
+    ``actors``: ``(cap, sal, s2sum, sal_tot)``; ``state``: ``(x, y, om, dm, rr, uown, risk)``
+    (contiguous float64, a leading replicate axis); ``draws``: ``[R, n]`` uniforms of a
+    stochastic turn, or None."""
+    cap, sal, s2sum, sal_tot = actors
+    x = state[0]
     r_n, n, _ = x.shape
     x_new = np.empty_like(x)
     ok = np.empty(r_n, dtype=np.bool_)
-    w = sal_tot * cap
     stochastic = draws is not None
     dr = np.ascontiguousarray(draws) if draws is not None else np.zeros((r_n, n))
-    args = (
-        codes,
-        cap,
-        sal,
-        s2sum,
-        sal_tot,
-        w,
-        x,
-        y,
-        om,
-        dm,
-        rr,
-        uown,
-        risk,
-        dr,
-        stochastic,
-        x_new,
-        ok,
-        max_iter,
-    )
-    _run(_turn_block, r_n, *args)
+    bundle = (cap, sal, s2sum, sal_tot, sal_tot * cap)
+    _run(_turn_block, r_n, codes, bundle, state, dr, stochastic, x_new, ok)
     if not ok.all():
         return None
     return x_new
