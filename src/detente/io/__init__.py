@@ -324,6 +324,7 @@ def losses(scenario: Scenario, fmt: str) -> list[str]:
         (sum(1 for _, e in sc.estimates() if e.source is not None), "value sources"),
         (len(sc.sources), "source entries"),
         (sum(1 for _, e in sc.estimates() if e.uncertainty is not None), "uncertainties"),
+        (sum(1 for i in sc.issues if i.reference is not None), "issue reference points"),
         (len(sc.shocks), "shocks"),
         (len(sc.thresholds), "thresholds"),
         (1 if sc.description else 0, "scenario description"),

@@ -85,7 +85,8 @@ class DeuDataset:
         """One issue as a one-issue scenario on 0–100 (actors that took part, in file order).
 
         ``capability`` maps actor codes to capabilities (> 0); an actor it lacks or gives 0 is
-        left out, with the others' weights unchanged.
+        left out, with the others' weights unchanged. The file's reference point (``rp``),
+        where given, is the issue's reference point.
         """
         actors = [
             {
@@ -97,7 +98,39 @@ class DeuDataset:
             if a in issue.positions and capability.get(a, 0.0) > 0.0
         ]
         return Scenario.model_validate(
-            {"name": _ident(issue.issue), "issues": [{"id": "x"}], "actors": actors}
+            {
+                "name": _ident(issue.issue),
+                "issues": [{"id": "x", "reference": issue.reference}],
+                "actors": actors,
+            }
+        )
+
+    def proposal_scenario(
+        self, issues: Sequence[DeuIssue], capability: Mapping[str, float]
+    ) -> Scenario:
+        """Several issues (of one proposal) as one scenario on 0–100, issue ids ``x0``,
+        ``x1``, … in the order given, each with its reference point where the file gives one.
+
+        An actor takes part if it has a position on one of the issues; where it has none it
+        has no stance. ``capability`` as for :meth:`scenario`.
+        """
+        actors = []
+        for a in self.actors:
+            if capability.get(a, 0.0) <= 0.0:
+                continue
+            stances = {
+                f"x{k}": {"position": i.positions[a], "salience": i.saliences[a]}
+                for k, i in enumerate(issues)
+                if a in i.positions
+            }
+            if stances:
+                actors.append({"id": a, "capability": capability[a], "stances": stances})
+        return Scenario.model_validate(
+            {
+                "name": _ident(issues[0].proposal),
+                "issues": [{"id": f"x{k}", "reference": i.reference} for k, i in enumerate(issues)],
+                "actors": actors,
+            }
         )
 
 

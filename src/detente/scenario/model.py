@@ -116,6 +116,20 @@ class Issue(_Model):
     label: str | None = None
     description: str | None = None
     scale: Scale = Field(default_factory=Scale)
+    reference: float | None = Field(
+        default=None,
+        description="the reference point (status quo): where the issue stays without agreement",
+    )
+
+    @model_validator(mode="after")
+    def _reference_in_scale(self) -> Issue:
+        r = self.reference
+        if r is not None and not (math.isfinite(r) and self.scale.min <= r <= self.scale.max):
+            raise ValueError(
+                f"reference point {r:g} lies outside the scale"
+                f" [{self.scale.min:g}, {self.scale.max:g}]"
+            )
+        return self
 
     @property
     def title(self) -> str:
@@ -391,6 +405,9 @@ class Scenario(_Model):
             risk=_frozen(risk),
             parameters=self.parameters,
             name=self.name,
+            reference=_frozen(
+                np.array([np.nan if i.reference is None else i.reference for i in self.issues])
+            ),
         )
 
 
@@ -447,7 +464,8 @@ class ScenarioArrays:
     """The numbers of a scenario as read-only arrays with their axis labels.
 
     ``capability[actor]``, ``position[actor, issue]``, ``salience[actor, issue]``,
-    ``scale_min[issue]``, ``scale_max[issue]``, ``risk[actor]`` (NaN where not given).
+    ``scale_min[issue]``, ``scale_max[issue]``, ``risk[actor]`` (NaN where not given),
+    ``reference[issue]`` (the status quo; NaN where not given, None for arrays built without).
     """
 
     actors: tuple[str, ...]
@@ -460,6 +478,13 @@ class ScenarioArrays:
     risk: NDArray[np.float64]
     parameters: Mapping[str, Mapping[str, Any]]
     name: str = "scenario"
+    reference: NDArray[np.float64] | None = None
+
+    def reference_points(self) -> NDArray[np.float64]:
+        """``reference[issue]``, NaN where the scenario gives none."""
+        if self.reference is None:
+            return np.full(len(self.issues), np.nan)
+        return self.reference
 
     @property
     def present(self) -> NDArray[np.bool_]:
