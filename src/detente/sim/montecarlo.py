@@ -278,6 +278,17 @@ def run_chunks(
     return (executor or InlineExecutor()).map(run_chunk, tasks, finished)
 
 
+def input_draws(
+    scenario: Scenario, draws: int, seed: int, *, streams: bool
+) -> tuple[Batch, list[np.random.SeedSequence]]:
+    """The drawn inputs of :func:`monte_carlo` and, for a model with ``streams``, each
+    replicate's own random stream (else ``[]``): what ``seed`` gives every analysis that runs
+    on the same draws (advice, scenario discovery), so their baselines are those of ``mc``."""
+    input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
+    batch = draw(scenario, draws, np.random.default_rng(input_seq))
+    return batch, (model_seq.spawn(draws) if streams else [])
+
+
 def monte_carlo(
     scenario: Scenario,
     model: str,
@@ -338,9 +349,7 @@ def monte_carlo(
     base = scenario.arrays()
     resolved = spec.resolve_params(base.parameters.get(spec.name, {}), params or {})
     batch_function(spec.name)  # fails early for a model without a batch run
-    input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
-    batch = draw(scenario, draws, np.random.default_rng(input_seq))
-    seqs = model_seq.spawn(draws) if spec.streams else []
+    batch, seqs = input_draws(scenario, draws, seed, streams=spec.streams)
     results = run_chunks(spec.name, batch, resolved, seqs, size, executor, progress)
     forecasts = np.concatenate([f for f, _ in results], axis=0)
     if np.isinf(forecasts).any():
