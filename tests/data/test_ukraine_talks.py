@@ -63,15 +63,54 @@ def test_every_actor_has_a_stance_on_every_issue(scenario: Scenario) -> None:
 def test_every_estimate_has_a_source(scenario: Scenario, seeds: DocumentStore) -> None:
     rows = evidence_table(scenario, seeds)
     shock_rows = sum(1 + len(s.changes) for s in scenario.shocks.values())
-    assert len(rows) == len(scenario.actors) * (1 + 2 * len(scenario.issues)) + shock_rows
+    assert scenario.causal is not None
+    assert scenario.summit is not None
+    levers = len(scenario.causal.levers)
+    map_rows = levers + len(scenario.causal.edges) + len(scenario.causal.links) + 1
+    expected = len(scenario.actors) * (1 + 2 * len(scenario.issues)) + shock_rows + map_rows
+    assert len(rows) == expected
     assert [r.path for r in rows if r.kind == "none"] == []
     assert all(r.text.strip() for r in rows)
+
+
+def test_every_map_weight_rests_on_a_span_or_a_judgement(
+    scenario: Scenario, seeds: DocumentStore
+) -> None:
+    """The seeds' map: every weight cites an anchor into a seed or a stated judgement."""
+    assert scenario.causal is not None
+    rows = {r.path: r for r in evidence_table(scenario, seeds)}
+    kinds = set()
+    for edge in scenario.causal.edges:
+        row = rows[f"causal.{edge.name}"]
+        assert row.kind in ("anchor", "judgement"), edge.name
+        assert row.value == edge.weight.value
+        kinds.add(row.kind)
+    assert kinds == {"anchor", "judgement"}
+    # the three tables the map rests on: the sanctions indicators, NATO's responses and the
+    # erosion of US commitment
+    spans = {(r.file, r.start) for r in rows.values() if r.path.startswith("causal.")}
+    table_rows = {"Military Expenditure |", "enhanced military presence", "Erosion of US"}
+    quoted = {r.text for r in rows.values() if r.path.startswith("causal.") and r.kind == "anchor"}
+    for start in table_rows:
+        assert any(text.startswith(start) for text in quoted), start
+    assert len(spans) >= 10
 
 
 def test_every_shared_source_is_used(scenario: Scenario) -> None:
     used = {e.source for _, e in scenario.estimates() if isinstance(e.source, str)}
     for shock in scenario.shocks.values():
         used |= {x.source for x in (shock, *shock.changes) if isinstance(x.source, str)}
+    assert scenario.causal is not None
+    assert scenario.summit is not None
+    cmap = scenario.causal
+    for ref in (
+        *(c.source for c in cmap.concepts),
+        *(e.weight.source for e in cmap.edges),
+        *(link.source for link in cmap.links),
+        scenario.summit.source,
+    ):
+        if isinstance(ref, str):
+            used.add(ref)
     assert set(scenario.sources) == used
 
 

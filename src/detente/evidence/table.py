@@ -20,7 +20,9 @@ class EvidenceRow:
     ----------
     path
         The estimate's dotted name, e.g. ``'russia.territory.position'``; for a shock,
-        ``'shocks.summit'`` or ``'shocks.summit[0]: usa.ceasefire.position add 10'``.
+        ``'shocks.summit'`` or ``'shocks.summit[0]: usa.ceasefire.position add 10'``; for the
+        causal map, ``'causal.sanctions'`` (a concept's value), ``'causal.sanctions->morale'``
+        (a weight) or ``'causal.links[0]: russia.capability scale 2 × leverage'``; ``'summit'``.
     value
         Its value (a shock change's number; None for a whole shock or a non-numeric change).
     kind
@@ -60,7 +62,8 @@ class EvidenceRow:
 
 def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow]:
     """Every capability, position and salience of ``scenario`` with its source spelt out,
-    then every shock and shock change that names a source.
+    then every shock and shock change that names a source, then the causal map's weights and
+    the concepts and links that name a source, then the summit's source.
 
     Parameters
     ----------
@@ -72,7 +75,7 @@ def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow
     Returns
     -------
     list of EvidenceRow
-        In the order of ``Scenario.estimates()``, then the shocks in order.
+        In the order of ``Scenario.estimates()``, then the shocks, the map and the summit.
 
     Raises
     ------
@@ -120,15 +123,45 @@ def evidence_table(scenario: Scenario, store: DocumentStore) -> list[EvidenceRow
             value = getattr(change, "value", None)
             number = float(value) if isinstance(value, int | float) else None
             parts.append((f"shocks.{name}[{c}]: {change.describe}", number, change.source))
-        for path, number, ref in parts:
-            if ref is None:
-                continue
+        _add_rows(rows, scenario, parts, store)
+    cmap = scenario.causal
+    if cmap is not None:
+        for concept in cmap.concepts:
+            if concept.source is not None:
+                parts = [(f"causal.{concept.id}", concept.value, concept.source)]
+                _add_rows(rows, scenario, parts, store)
+        for path, estimate in cmap.estimates():
+            ref = estimate.source
             source_id = ref if isinstance(ref, str) else None
             try:
-                rows.append(_row(path, number, scenario.resolve_source(ref), source_id, store))
+                rows.append(
+                    _row(path, estimate.value, scenario.resolve_source(ref), source_id, store)
+                )
             except EvidenceError as error:
                 raise error.at(path) from None
+        for k, link in enumerate(cmap.links):
+            parts = [(f"causal.links[{k}]: {link.describe}", link.gain, link.source)]
+            _add_rows(rows, scenario, parts, store)
+    if scenario.summit is not None:
+        _add_rows(rows, scenario, [("summit", None, scenario.summit.source)], store)
     return rows
+
+
+def _add_rows(
+    rows: list[EvidenceRow],
+    scenario: Scenario,
+    parts: list[tuple[str, float | None, SourceRef | None]],
+    store: DocumentStore,
+) -> None:
+    """A row for each part that names a source."""
+    for path, number, ref in parts:
+        if ref is None:
+            continue
+        source_id = ref if isinstance(ref, str) else None
+        try:
+            rows.append(_row(path, number, scenario.resolve_source(ref), source_id, store))
+        except EvidenceError as error:
+            raise error.at(path) from None
 
 
 def _row(

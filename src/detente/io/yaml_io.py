@@ -10,8 +10,8 @@ it is built: :data:`MAX_DEPTH` levels of nesting, :data:`MAX_NODES` values with 
 expanded, no recursive alias, integers of at most :data:`MAX_INT_DIGITS` digits.
 
 Writing: top-level keys in the order name, description, seed, issues, actors, thresholds,
-shocks, parameters, sources; defaults left out; numbers as Python's shortest float repr, so that
-reading what was written gives back an equal scenario.
+shocks, causal, summit, parameters, sources; defaults left out; numbers as Python's shortest
+float repr, so that reading what was written gives back an equal scenario.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from detente.errors import InputError
 from detente.io.common import MAX_INT_DIGITS, decode_text
-from detente.scenario import Estimate, Scenario, Shock, Source
+from detente.scenario import CausalMap, Estimate, Scenario, Shock, Source, SummitSpec
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -200,6 +200,8 @@ _ORDER = (
     "actors",
     "thresholds",
     "shocks",
+    "causal",
+    "summit",
     "parameters",
     "sources",
 )
@@ -638,7 +640,7 @@ def _consistency(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | Non
                 f" got {value}",
             )
     refs = _estimates(actors)
-    located = _shock_problem(obj)
+    located = _shock_problem(obj) or _section_problem(obj)
     if located is not None:
         return located
     for loc, estimate in refs:
@@ -672,6 +674,32 @@ def _shock_problem(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | N
             ("shocks", name) if c is None else ("shocks", name, "changes", c)
         )
         return (*loc, field), message.split(": ", 1)[-1]
+    return None
+
+
+def _section_problem(obj: dict[str, Any]) -> tuple[tuple[int | str, ...], str] | None:
+    """Where the causal map or the summit does not fit the scenario, found by the model's own
+    checks (:meth:`Scenario.causal_problem`, :meth:`Scenario.summit_problem`) on the scenario
+    without its shocks, one section at a time."""
+    sections = [k for k in ("causal", "summit") if obj.get(k) is not None]
+    if not sections:
+        return None
+    try:
+        base = Scenario.model_validate(
+            {k: v for k, v in obj.items() if k not in ("shocks", *sections)}
+        )
+        parsed = {
+            "causal": CausalMap.model_validate(obj["causal"]) if "causal" in sections else None,
+            "summit": SummitSpec.model_validate(obj["summit"]) if "summit" in sections else None,
+        }
+    except ValidationError:
+        return None
+    if parsed["causal"] is not None:
+        problem = base.model_copy(update={"causal": parsed["causal"]}).causal_problem()
+        if problem is not None:
+            return problem
+    if parsed["summit"] is not None:
+        return base.model_copy(update={"summit": parsed["summit"]}).summit_problem()
     return None
 
 

@@ -1,5 +1,6 @@
 """Scenarios: actors, issues, stances and their sources. No I/O, no models."""
 
+from detente.scenario.causal import CausalMap, Concept, Edge, Link
 from detente.scenario.model import (
     Actor,
     Estimate,
@@ -13,12 +14,14 @@ from detente.scenario.model import (
 from detente.scenario.shocks import (
     AddActor,
     Change,
+    LeverChange,
     ParameterChange,
     RemoveActor,
     Shock,
     ValueChange,
 )
 from detente.scenario.sources import Anchor, Citation, Judgement, Source, SourceRef
+from detente.scenario.summit import SummitSpec
 from detente.scenario.uncertainty import Beta, Distribution, Normal, PlusMinus, Triangular, Uniform
 
 __all__ = [
@@ -26,12 +29,17 @@ __all__ = [
     "AddActor",
     "Anchor",
     "Beta",
+    "CausalMap",
     "Change",
     "Citation",
+    "Concept",
     "Distribution",
+    "Edge",
     "Estimate",
     "Issue",
     "Judgement",
+    "LeverChange",
+    "Link",
     "Normal",
     "ParameterChange",
     "PlusMinus",
@@ -43,6 +51,7 @@ __all__ = [
     "Source",
     "SourceRef",
     "Stance",
+    "SummitSpec",
     "Threshold",
     "Triangular",
     "Uniform",

@@ -26,6 +26,9 @@ class ScenarioBatch:
     capability: F
     position: F
     salience: F
+    notes: tuple[str, ...] = ()
+    """Remarks on the draws (e.g. draws of a causal map's weights under which it did not
+    settle)."""
 
     @property
     def replicates(self) -> int:
@@ -39,6 +42,7 @@ class ScenarioBatch:
             self.capability[start:stop],
             self.position[start:stop],
             self.salience[start:stop],
+            self.notes,
         )
 
     def replicate(self, r: int) -> ScenarioArrays:

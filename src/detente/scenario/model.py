@@ -19,10 +19,13 @@ from pydantic import (
     model_validator,
 )
 
+from detente.scenario import causal as _causal
 from detente.scenario import shocks as _shocks
 from detente.scenario import uncertainty as unc
-from detente.scenario.shocks import AddActor, RemoveActor, Shock, ValueChange
+from detente.scenario.causal import CausalMap, value_range
+from detente.scenario.shocks import AddActor, LeverChange, RemoveActor, Shock, ValueChange
 from detente.scenario.sources import Source, SourceRef
+from detente.scenario.summit import SummitSpec
 from detente.scenario.uncertainty import Distribution
 
 Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
@@ -151,6 +154,9 @@ class Stance(_Model):
         return v
 
 
+_causal.rebuild(Estimate)
+
+
 class Actor(_Model):
     """A party to the negotiation."""
 
@@ -250,6 +256,12 @@ class Scenario(_Model):
     shocks: dict[Id, Shock] = Field(
         default_factory=dict, description="named what-ifs, applied by `detente shock`/`compare`"
     )
+    causal: CausalMap | None = Field(
+        default=None, description="a fuzzy cognitive map whose levers move linked values"
+    )
+    summit: SummitSpec | None = Field(
+        default=None, description="two actors' bilateral bargain (`detente summit`)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -289,6 +301,9 @@ class Scenario(_Model):
             ref = estimate.source
             if isinstance(ref, str) and ref not in self.sources:
                 raise ValueError(f"{where}: unknown source id {ref!r}")
+        for extra in (self.causal_problem(), self.summit_problem()):
+            if extra is not None:
+                raise ValueError(extra[1])
         for name in self.shocks:
             problem = self.shock_problem(name)
             if problem is not None:
@@ -311,11 +326,81 @@ class Scenario(_Model):
             problem = _change_problem(change, actors, issues)
             if problem is not None:
                 return c, problem[0], f"{where}: {problem[1]}"
+            if isinstance(change, LeverChange):
+                lever_problem = self._lever_problem(change)
+                if lever_problem is not None:
+                    return c, "lever", f"{where}: {lever_problem}"
             if isinstance(change, AddActor):
                 actors[change.add_actor.id] = change.add_actor
             elif isinstance(change, RemoveActor):
                 del actors[change.remove_actor]
         return None
+
+    def _lever_problem(self, change: LeverChange) -> str | None:
+        if self.causal is None:
+            return f"lever {change.lever!r}: the scenario has no causal map (causal:)"
+        levers = self.causal.levers
+        if change.lever not in levers:
+            return f"unknown lever {change.lever!r} (levers: {', '.join(levers) or 'none'})"
+        low, high = value_range(self.causal.transfer)
+        if change.op == "set" and not low <= change.value <= high:
+            return (
+                f"lever {change.lever!r}: setting {change.value:g} lies outside [{low:g},"
+                f" {high:g}], the range of the {self.causal.transfer} transfer"
+            )
+        return None
+
+    def causal_problem(self) -> tuple[tuple[int | str, ...], str] | None:
+        """What of the causal map does not fit the scenario: ``(location, message)`` or None.
+
+        The location starts with ``"causal"``; links must name known actors and issues (an
+        actor's stance for a position or salience link) and sources known source ids."""
+        cmap = self.causal
+        if cmap is None:
+            return None
+        actors = {a.id: a for a in self.actors}
+        issues = {i.id for i in self.issues}
+        refs: list[tuple[tuple[int | str, ...], SourceRef | None]] = []
+        for c, concept in enumerate(cmap.concepts):
+            refs.append((("concepts", c, "source"), concept.source))
+        for e, edge in enumerate(cmap.edges):
+            refs.append((("edges", e, "weight", "source"), edge.weight.source))
+        for k, link in enumerate(cmap.links):
+            refs.append((("links", k, "source"), link.source))
+            actor = actors.get(link.actor)
+            if actor is None:
+                return ("causal", "links", k, "actor"), (
+                    f"link to {link.target}: unknown actor {link.actor!r}"
+                    f" (actors: {', '.join(actors)})"
+                )
+            if link.issue is not None:
+                if link.issue not in issues:
+                    return ("causal", "links", k, "issue"), (
+                        f"link to {link.target}: unknown issue {link.issue!r}"
+                        f" (issues: {', '.join(issues)})"
+                    )
+                if link.issue not in actor.stances:
+                    return ("causal", "links", k, "issue"), (
+                        f"link to {link.target}: actor {link.actor!r} has no stance on"
+                        f" {link.issue!r}"
+                    )
+        for loc, ref in refs:
+            if isinstance(ref, str) and ref not in self.sources:
+                return ("causal", *loc), f"causal map: unknown source id {ref!r}"
+        return None
+
+    def summit_problem(self) -> tuple[tuple[int | str, ...], str] | None:
+        """What of the summit does not fit the scenario: ``(location, message)`` or None."""
+        spec = self.summit
+        if spec is None:
+            return None
+        if isinstance(spec.source, str) and spec.source not in self.sources:
+            return ("summit", "source"), f"summit: unknown source id {spec.source!r}"
+        stances = {a.id: a.stances for a in self.actors}
+        problem = spec.problem(stances, [i.id for i in self.issues])
+        if problem is None:
+            return None
+        return ("summit", *problem[0]), problem[1]
 
     # -- queries ---------------------------------------------------------------
 
@@ -412,7 +497,11 @@ class Scenario(_Model):
 
 
 def _change_problem(
-    change: _shocks.ValueChange | _shocks.AddActor | _shocks.RemoveActor | _shocks.ParameterChange,
+    change: _shocks.ValueChange
+    | _shocks.AddActor
+    | _shocks.RemoveActor
+    | _shocks.ParameterChange
+    | _shocks.LeverChange,
     actors: Mapping[str, Actor],
     issues: Mapping[str, Issue],
 ) -> tuple[str, str] | None:
@@ -445,7 +534,9 @@ def _change_problem(
                 )
         return None
     if not isinstance(change, ValueChange):
-        return None  # parameter changes are checked against the models when applied
+        # parameter changes are checked against the models when applied, lever changes
+        # against the causal map by Scenario.shock_problem
+        return None
     for role, ident in (("actor", change.actor), ("toward", change.toward)):
         if ident is not None and ident not in actors:
             return role, f"unknown actor {ident!r} (actors: {known})"

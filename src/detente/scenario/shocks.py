@@ -14,8 +14,9 @@ A shock is data in the scenario (``shocks: {name: Shock}``) or in a separate YAM
         - {remove_actor: poland}
         - add_actor: {id: china, capability: 40, stances: {ceasefire: {position: 80, salience: .3}}}
         - {parameter: rounds, model: eu, value: 5}
+        - {lever: sanctions, value: 1}
 
-A change is one of four kinds, told apart by its keys:
+A change is one of five kinds, told apart by its keys:
 
 :class:`ValueChange`
     ``op`` is ``set`` (x = value), ``add`` (x + value), ``scale`` (x × value) or ``toward``
@@ -27,6 +28,9 @@ A change is one of four kinds, told apart by its keys:
 :class:`ParameterChange`
     A model parameter takes a new value: for ``model`` only, or for every model that has a
     parameter of that name.
+:class:`LeverChange`
+    A lever of the scenario's causal map (:mod:`detente.scenario.causal`) takes a new setting
+    (``op`` ``set``, the default, or ``add``); the values linked to the map move with it.
 
 Applying shocks: :mod:`detente.sim.shocks`.
 """
@@ -143,6 +147,26 @@ class ParameterChange(_Model):
         return f"parameter {where}{self.parameter} = {self.value}"
 
 
+class LeverChange(_Model):
+    """A lever of the causal map is set to ``value`` (``op: set``) or moved by it (``add``)."""
+
+    lever: _Id
+    op: Literal["set", "add"] = "set"
+    value: float
+    source: SourceRef | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v}")
+        return v
+
+    @property
+    def describe(self) -> str:
+        return f"lever {self.lever} {self.op} {self.value:g}"
+
+
 def _kind(data: Any) -> str:
     if isinstance(data, dict):
         keys = data
@@ -150,7 +174,7 @@ def _kind(data: Any) -> str:
         keys = type(data).model_fields
     else:
         return "value-change"
-    for key in ("add_actor", "remove_actor", "parameter"):
+    for key in ("add_actor", "remove_actor", "parameter", "lever"):
         if key in keys:
             return key.replace("_", "-") + "-change"
     return "value-change"
@@ -160,7 +184,8 @@ Change = Annotated[
     Annotated[ValueChange, Tag("value-change")]
     | Annotated[AddActor, Tag("add-actor-change")]
     | Annotated[RemoveActor, Tag("remove-actor-change")]
-    | Annotated[ParameterChange, Tag("parameter-change")],
+    | Annotated[ParameterChange, Tag("parameter-change")]
+    | Annotated[LeverChange, Tag("lever-change")],
     Discriminator(_kind),
 ]
 """One change of a shock; its keys say which kind (see the module docstring)."""

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from detente.models import get_model, run
 from detente.scenario import Scenario, ScenarioArrays
 from detente.serial import number
-from detente.sim.shocks import apply_shocks, check_names, run_shocked, schedule
+from detente.sim.shocks import apply_shocks, check_names, derive, run_shocked, schedule
 from detente.trace import Trace
 
 if TYPE_CHECKING:
@@ -324,8 +324,11 @@ def compare(
     given, named ``"a+b+..."``. ``params`` maps model names to parameters (as for
     :func:`detente.models.run`). Unknown shock names raise
     :class:`~detente.sim.shocks.UnknownShockError` before anything runs. ``progress`` is
-    called as ``progress(done, total)`` after each (shock, model) run.
+    called as ``progress(done, total)`` after each (shock, model) run. Shocks the scenario does
+    not define but detente can derive (``LEVER=VALUE``, ``summit-agreement``) are made first
+    (:func:`detente.sim.shocks.derive`).
     """
+    scenario = derive(scenario, shocks, seed=seed)
     check_names(scenario, shocks)
     variants = {"+".join(shocks): list(shocks)} if combined else {s: [s] for s in shocks}
     params = params or {}

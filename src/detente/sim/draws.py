@@ -9,6 +9,13 @@ then positions and saliences actor by actor, issue by issue). The numbers theref
 the seed and the scenario only (and NumPy's generator algorithms, stable within a NumPy
 version), never on the machine.
 
+A scenario whose causal map records lever moves (a lever shock was applied, see
+:mod:`detente.scenario.causal`) also has the weights of its map drawn, after every other input
+and in edge order, from the same stream (so the other inputs' draws are those of the scenario
+without the map); each draw's values linked to the map are then corrected from the move's
+effect under the point weights to its effect under the drawn ones
+(:func:`detente.causal.drawn_adjustments`) and clipped to their valid range.
+
 Truncated normal (NumPy only, no SciPy): vectorised rejection. On the standardised interval
 ``[za, zb]``, which always contains 0 because the mean (the estimate's value) lies in the
 valid range, a wide interval (``zb − za ≥ 1``) is sampled by drawing standard normals and
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from detente.scenario import Estimate, Scenario
+from detente.scenario import CausalMap, Estimate, Scenario
 from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.model import CAPABILITY_MAX, CAPABILITY_MIN
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
@@ -124,16 +131,91 @@ def draw(scenario: Scenario, draws: int, rng: np.random.Generator) -> Batch:
     out = np.broadcast_to(flat, (draws, flat.size)).copy()
     groups: dict[type, _Group] = {k: _Group() for k in (Uniform, Normal, Triangular, Beta)}
     for col, e, low, high in _entries(scenario):
-        u = e.uncertainty
-        if isinstance(u, PlusMinus):
-            lo, hi = max(e.value - u.width, low), min(e.value + u.width, high)
-            groups[Uniform].add(col, e, low, high, (lo, hi))
-        elif isinstance(u, Uniform | Triangular):
-            groups[type(u)].add(col, e, low, high, (u.low, u.high))
-        elif isinstance(u, Normal):
-            groups[Normal].add(col, e, low, high, (u.sd, 0.0))
-        elif isinstance(u, Beta):
-            groups[Beta].add(col, e, low, high, (u.a, u.b))
+        _add(groups, col, e, low, high)
+    _sample(groups, rng, draws, out)
+    capability = out[:, :n]
+    position = out[:, n : n + n * m].reshape(draws, n, m)
+    salience = out[:, n + n * m :].reshape(draws, n, m)
+    notes: tuple[str, ...] = ()
+    if scenario.causal is not None and moved_levers(scenario.causal):
+        notes = _map_draws(scenario, rng, capability, position, salience)
+    # capabilities drawn from wide distributions stay within the scenario's bounds
+    capability = np.clip(capability, CAPABILITY_MIN, CAPABILITY_MAX)
+    return Batch(base, capability, position, salience, notes)
+
+
+def moved_levers(cmap: CausalMap) -> list[str]:
+    """The levers a lever shock has moved away from their first setting."""
+    return [
+        c.id
+        for c in cmap.concepts
+        if c.kind == "lever" and c.moved_from is not None and c.moved_from != c.value
+    ]
+
+
+def _map_draws(scenario: Scenario, rng: np.random.Generator, c: F, x: F, s: F) -> tuple[str, ...]:
+    """Draw the map's uncertain weights and correct the linked values in place (see the module
+    docstring); the notes to report."""
+    from detente.causal import drawn_adjustments, weight_matrix
+
+    cmap = scenario.causal
+    assert cmap is not None
+    uncertain = [e for e in cmap.edges if e.weight.uncertainty is not None]
+    if not uncertain:
+        return ()
+    r = c.shape[0]
+    flat = np.array([[e.weight.value for e in cmap.edges]] * r)
+    groups: dict[type, _Group] = {k: _Group() for k in (Uniform, Normal, Triangular, Beta)}
+    for col, edge in enumerate(cmap.edges):
+        _add(groups, col, edge.weight, -1.0, 1.0)
+    _sample(groups, rng, r, flat)
+    index = {k: i for i, k in enumerate(cmap.ids)}
+    rows = np.array([index[e.cause] for e in cmap.edges], dtype=np.intp)
+    cols = np.array([index[e.effect] for e in cmap.edges], dtype=np.intp)
+    weights = np.broadcast_to(weight_matrix(cmap), (r, len(index), len(index))).copy()
+    weights[:, rows, cols] = flat
+    adjustments, unsettled = drawn_adjustments(cmap, weights)
+    actors = [a.id for a in scenario.actors]
+    issues = [i.id for i in scenario.issues]
+    for link, adjust in adjustments:
+        i = actors.index(link.actor)
+        if link.field == "capability":
+            c[:, i] = c[:, i] + adjust if link.op == "add" else c[:, i] * adjust
+            continue
+        assert link.issue is not None
+        k = issues.index(link.issue)
+        target = x if link.field == "position" else s
+        column = target[:, i, k] + adjust if link.op == "add" else target[:, i, k] * adjust
+        if link.field == "position":
+            scale = scenario.issues[k].scale
+            target[:, i, k] = np.clip(column, scale.min, scale.max)
+        else:
+            target[:, i, k] = np.clip(column, 0.0, 1.0)
+    if not unsettled.any():
+        return ()
+    return (
+        f"the causal map did not settle within {cmap.max_steps} steps in"
+        f" {int(unsettled.sum())} of {r} draws of its weights; their linked values use the"
+        " last step",
+    )
+
+
+def _add(groups: dict[type, _Group], col: int, e: Estimate, low: float, high: float) -> None:
+    """File estimate ``e`` (column ``col``, valid range ``[low, high]``) under its kind."""
+    u = e.uncertainty
+    if isinstance(u, PlusMinus):
+        lo, hi = max(e.value - u.width, low), min(e.value + u.width, high)
+        groups[Uniform].add(col, e, low, high, (lo, hi))
+    elif isinstance(u, Uniform | Triangular):
+        groups[type(u)].add(col, e, low, high, (u.low, u.high))
+    elif isinstance(u, Normal):
+        groups[Normal].add(col, e, low, high, (u.sd, 0.0))
+    elif isinstance(u, Beta):
+        groups[Beta].add(col, e, low, high, (u.a, u.b))
+
+
+def _sample(groups: dict[type, _Group], rng: np.random.Generator, draws: int, out: F) -> None:
+    """Draw every group, kind by kind in a fixed order, into its columns of ``out``."""
     samplers: dict[type, Callable[..., F]] = {
         Uniform: _uniform,
         Normal: _normal,
@@ -144,11 +226,6 @@ def draw(scenario: Scenario, draws: int, rng: np.random.Generator) -> Batch:
         if group.cols:
             cols, value, valid_lo, valid_hi, p0, p1 = group.arrays()
             out[:, cols] = samplers[kind](rng, draws, value, valid_lo, valid_hi, p0, p1)
-    # capabilities drawn from wide distributions stay within the scenario's bounds
-    capability = np.clip(out[:, :n], CAPABILITY_MIN, CAPABILITY_MAX)
-    position = out[:, n : n + n * m].reshape(draws, n, m)
-    salience = out[:, n + n * m :].reshape(draws, n, m)
-    return Batch(base, capability, position, salience)
 
 
 def _uniform(rng: np.random.Generator, r: int, value: F, low: F, high: F, lo: F, hi: F) -> F:

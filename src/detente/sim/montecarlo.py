@@ -361,7 +361,7 @@ def monte_carlo(
     parts: list[F] = [c for _, c in results]
     rounds = max(p.shape[1] for p in parts)
     centre = np.concatenate([pad_rounds(p, rounds) for p in parts], axis=0)
-    notes: list[str] = []
+    notes: list[str] = list(batch.notes)
     if not any(e.uncertainty is not None for _, e in scenario.estimates()):
         same = np.all(forecasts == forecasts[:1], axis=0) | np.all(np.isnan(forecasts), axis=0)
         notes.append(

@@ -31,6 +31,7 @@ from detente.scenario.model import CAPABILITY_MAX
 from detente.scenario.shocks import (
     AddActor,
     Change,
+    LeverChange,
     ParameterChange,
     RemoveActor,
     Shock,
@@ -42,6 +43,9 @@ MIN_CAPABILITY = 1e-6
 """The smallest capability a shock can leave (capability must stay > 0; only ratios matter)."""
 
 _NAME_AT = re.compile(r"^(?P<name>.+?)@(?P<round>\d+)$")
+_LEVER_SETTING = re.compile(
+    r"^(?P<lever>[^=\s]+)=(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$"
+)
 
 
 class ShockError(ValueError):
@@ -58,6 +62,42 @@ def parse_name(text: str) -> tuple[str, int | None]:
     if match is None:
         return text.strip(), None
     return match["name"], int(match["round"])
+
+
+def derive(scenario: Scenario, names: Sequence[str], *, seed: int = 0) -> Scenario:
+    """``scenario`` with the shocks ``names`` ask for that it does not define but detente can
+    make: ``LEVER=VALUE`` (set a lever of the causal map, e.g. ``sanctions=1``) and
+    ``summit-agreement`` (the agreement of the scenario's summit, :mod:`detente.summit`; its
+    no-deal forecast runs with ``seed``). Other names are left for :func:`check_names`.
+
+    Examples
+    --------
+    >>> from detente.io import load_default
+    >>> sc = derive(load_default(), ["sanctions=1"])
+    >>> sc.shocks["sanctions=1"].changes[0].describe
+    'lever sanctions set 1'
+    """
+    added: dict[str, Shock] = {}
+    for text in names:
+        name = parse_name(text)[0]
+        if name in scenario.shocks or name in added:
+            continue
+        match = _LEVER_SETTING.match(name)
+        if match is not None and scenario.causal is not None:
+            lever = match["lever"]
+            added[name] = Shock(
+                label=f"lever {lever} set to {float(match['value']):g}",
+                changes=[LeverChange(lever=lever, value=float(match["value"]))],
+            )
+    if added:
+        scenario = scenario.model_copy(update={"shocks": {**scenario.shocks, **added}})
+        for name in added:
+            problem = scenario.shock_problem(name)
+            if problem is not None:
+                raise ShockError(problem[2])
+    from detente.summit import with_summit_agreement
+
+    return with_summit_agreement(scenario, names, seed=seed)
 
 
 def check_names(scenario: Scenario, names: Sequence[str]) -> None:
@@ -124,8 +164,33 @@ def _apply(sc: Scenario, change: Change, shock: str, notes: list[str]) -> None:
         sc.actors = kept
     elif isinstance(change, ParameterChange):
         _set_parameter(sc, change)
+    elif isinstance(change, LeverChange):
+        _move_lever(sc, change, shock, notes)
     else:
         _change_value(sc, change, shock, notes)
+
+
+def _move_lever(sc: Scenario, change: LeverChange, shock: str, notes: list[str]) -> None:
+    """Set a lever of the causal map and move every linked value by what the map implies
+    (:func:`detente.causal.lever_moves`); the lever remembers its first setting."""
+    from detente.causal import lever_moves
+
+    assert sc.causal is not None  # checked by Scenario.shock_problem
+    moves = lever_moves(sc, {change.lever: change.value}, op=change.op)
+    notes.extend(f"shock {shock!r}: {n}" for n in moves.notes)
+    for move in moves.moves:
+        link = move.link
+        value = ValueChange(
+            actor=link.actor, issue=link.issue, field=link.field, op=link.op, value=move.amount
+        )
+        _change_value(sc, value, shock, notes)
+    concepts = [c.model_copy() for c in sc.causal.concepts]
+    for concept in concepts:
+        if concept.id == change.lever:
+            if concept.moved_from is None:
+                concept.moved_from = moves.before_levers[change.lever]
+            concept.value = moves.after_levers[change.lever]
+    sc.causal = sc.causal.model_copy(update={"concepts": concepts})
 
 
 def _set_parameter(sc: Scenario, change: ParameterChange) -> None:
