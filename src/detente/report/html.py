@@ -27,7 +27,9 @@ from detente.report.plots import MissingExtraError
 from detente.scenario import Anchor, Citation, Judgement, Scenario, Source, SourceRef, Threshold
 from detente.scenario.shocks import AddActor
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
+from detente.sim.advise import AdviceResult
 from detente.sim.compare import NOTABLE, Comparison, IssueChange, ShockRun
+from detente.sim.discover import DiscoveryResult
 from detente.sim.montecarlo import QUANTILES, MCResult
 from detente.sim.sensitivity import SensitivityResult
 from detente.store.record import RunRecord
@@ -37,6 +39,12 @@ REPORT_EXTRA = "HTML reports need the 'report' extra: pip install \"detente[repo
 
 DEFAULT_TOP = 10
 """Inputs per issue in the sensitivity tables and tornado charts (the command's ``--top``)."""
+
+ADVICE_TOP = 25
+"""Levers in the advice table (the best first; the JSON holds every one)."""
+
+ADVICE_CHART_TOP = 15
+"""Levers in the advice chart."""
 
 # Colours that stay distinct on white; actors and models keep theirs across all charts.
 PALETTE = (
@@ -169,7 +177,8 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
     ----------
     record : RunRecord
         The run: its scenario (``scenario_yaml``), what ran and the results of its kind
-        (``run``, ``mc``, ``compare``, ``shock`` or ``sensitivity``).
+        (``run``, ``mc``, ``compare``, ``shock``, ``sensitivity``, ``advise`` or
+        ``discover``).
     documents : DocumentStore, optional
         Source documents; when given, every anchor's span is quoted in the list of sources (an
         anchor whose document is missing or changed is flagged there).
@@ -177,8 +186,9 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
     Returns
     -------
     str
-        The page: header, inputs with their sources, then the sections of the run's kind
-        (forecast table, positions by round, fan chart, tornado, comparison tables).
+        The page: header, the sections of the run's kind (forecast table, positions by
+        round, fan chart, tornado, comparison tables, levers, boxes of inputs), then the inputs
+        with their sources.
 
     Raises
     ------
@@ -208,6 +218,10 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
         sections += _mc_sections(scenario, names, charts, result)
     elif isinstance(result, Comparison):
         sections += _compare_sections(scenario, names, charts, result)
+    elif isinstance(result, AdviceResult):
+        sections += _advice_sections(scenario, names, charts, result)
+    elif isinstance(result, DiscoveryResult):
+        sections += _discovery_sections(scenario, names, charts, result)
     else:
         sections += _sensitivity_sections(scenario, names, charts, result, _top(record.params))
     sections.append(_inputs(scenario, sources))
@@ -908,6 +922,160 @@ def _sensitivity_sections(
     return [Section("sensitivity", "Sensitivity (tornado)", blocks)]
 
 
+# -- advice --------------------------------------------------------------------------------------
+
+
+def _share(x: float) -> Cell:
+    value = _num(x)
+    return Cell("–" if value is None else f"{100 * value:.0f} %", value=value, numeric=True)
+
+
+def _shifts(names: _Names, shift: Mapping[str, float], digits: int = 1) -> str:
+    """The issues a lever moves, largest first: ``Ceasefire terms +4.2; Aid −1.0``."""
+    moved = [(k, v) for k, v in shift.items() if _num(v) is not None and abs(v) >= 0.05]
+    moved.sort(key=lambda kv: -abs(kv[1]))
+    return "; ".join(f"{names.issue(k)} {v:+.{digits}f}" for k, v in moved[:3]) or "–"
+
+
+def _advice_sections(
+    scenario: Scenario, names: _Names, charts: _ChartMaker, adv: AdviceResult
+) -> list[Section]:
+    actor = names.actor(adv.actor)
+    intro = Text(
+        [
+            f"Levers for {actor} under the {adv.model} model, each evaluated on the same"
+            f" {adv.draws} Monte Carlo draws (seed {adv.seed}). The gain is how many points"
+            f" (0–100 scale, weighted by {actor}'s saliences) a lever brings the forecast closer"
+            f" to {actor}'s own positions, measured against its positions before the lever:"
+            f" median over the draws, with the 5–95 % interval. Without any lever the forecast"
+            f" lies {_fmt(adv.distance[0])} points from {actor}'s positions (5–95 %:"
+            f" {_fmt(adv.distance[1])}–{_fmt(adv.distance[2])}). The concession is what moving"
+            f" {actor}'s own stated positions gives up, in the same points.",
+            f"Caveat: {adv.caveat}.",
+        ]
+    )
+    shown = adv.levers[:ADVICE_TOP]
+    rows = [
+        [
+            Cell(str(rank), value=rank, numeric=True),
+            Cell(lv.label, sub="; ".join(lv.changes)),
+            Cell(lv.kind),
+            _signed(lv.gain[0], 2),
+            _signed(lv.gain[1], 2),
+            _signed(lv.gain[2], 2),
+            _share(lv.helps),
+            _share(lv.hurts),
+            _number(lv.concession, 1),
+            Cell(_shifts(names, lv.shift)),
+        ]
+        for rank, lv in enumerate(shown, start=1)
+    ]
+    for row in rows:
+        row[3].strong = True
+    more = len(adv.levers) - len(shown)
+    table = Table(
+        [
+            Column("#", numeric=True),
+            Column("lever"),
+            Column("kind"),
+            Column("gain", numeric=True),
+            Column("5 %", numeric=True),
+            Column("95 %", numeric=True),
+            Column("helps", numeric=True),
+            Column("hurts", numeric=True),
+            Column("concession", numeric=True),
+            Column("moves the forecast (median)"),
+        ],
+        rows,
+        caption=f"The {len(shown)} best of {len(adv.levers)} levers"
+        + (f" ({more} more in the JSON)" if more else ""),
+        groups=[("", 3), ("gain for " + actor, 3), ("share of draws", 2), ("", 2)],
+        id="levers",
+    )
+    base = Table(
+        [
+            Column("issue"),
+            Column(f"{actor}'s position", numeric=True),
+            Column("salience", numeric=True),
+            Column("forecast without a lever (median)", numeric=True),
+        ],
+        [
+            [
+                Cell(names.issue(k)),
+                _number(x, short=True),
+                _number(s, 2, short=True),
+                _number(f, strong=True),
+            ]
+            for k, x, s, f in zip(
+                adv.issues, adv.positions, adv.saliences, adv.baseline, strict=True
+            )
+        ],
+        caption=f"{actor}'s positions and the baseline forecast",
+        id="advice-baseline",
+    )
+    blocks: list[Block] = [intro, table]
+    if shown:
+        blocks.append(Charts([charts.levers(adv.levers[:ADVICE_CHART_TOP], actor)], wide=True))
+    blocks.append(base)
+    lever_notes = [f"{lv.name}: {n}" for lv in shown for n in lv.notes]
+    blocks += _notes([(adv.model, [*adv.notes, *lever_notes])])
+    return [Section("advice", f"Levers for {actor}", blocks)]
+
+
+# -- scenario discovery ----------------------------------------------------------------------------
+
+
+def _discovery_sections(
+    scenario: Scenario, names: _Names, charts: _ChartMaker, res: DiscoveryResult
+) -> list[Section]:
+    cond = res.threshold.condition
+    settings = ", ".join(f"{k} {_plain(v)}" for k, v in res.settings.items())
+    intro = Text(
+        [
+            f"Under which of the {len(res.inputs)} uncertain inputs does {cond} happen? The"
+            f" {res.model} model ran on {res.draws} Monte Carlo draws (seed {res.seed}); {cond}"
+            f" held in {res.cases} of them ({_fmt(100 * res.base_rate, 0)} %). PRIM (Friedman &"
+            f" Fisher 1999; {settings}) looks for boxes of input ranges in which it holds far more"
+            " often: coverage is the share of the draws with the outcome that lie in the box,"
+            " density the share of the box's draws with the outcome. A quasi-p-value above"
+            " 0.05 marks a restriction that may be noise (~).",
+        ]
+    )
+    blocks: list[Block] = [intro]
+    if not res.boxes:
+        blocks.append(Text(["No box: see the notes."]))
+    for b, box in enumerate(res.boxes, start=1):
+        rows = [
+            [
+                Cell(("~ " if r.noisy else "") + r.input),
+                Cell(f"{r.lower:.4g} – {r.upper:.4g}", value=r.lower),
+                Cell(f"{r.low:.4g} – {r.high:.4g}"),
+                _number(r.qp, 3),
+            ]
+            for r in box.restrictions
+        ]
+        blocks.append(
+            Table(
+                [
+                    Column("input"),
+                    Column("range in the box"),
+                    Column("range over the draws"),
+                    Column("quasi-p", numeric=True),
+                ],
+                rows or [[Cell("(no input restricted)"), Cell(""), Cell(""), Cell("")]],
+                caption=f"Box {b}: coverage {_fmt(100 * box.coverage, 0)} %, density"
+                f" {_fmt(100 * box.density, 0)} % ({box.hits} of {box.cases} draws), mass"
+                f" {_fmt(100 * box.mass, 1)} %; peeling step {box.selected}, {box.pasted}"
+                " pasting steps",
+                id=f"box-{b}",
+            )
+        )
+    if res.boxes:
+        blocks.append(Charts([charts.trajectory(res)], wide=True))
+    blocks += _notes([(res.model, res.notes)])
+    return [Section("discovery", f"Scenario discovery: {cond}", blocks)]
+
+
 # -- charts ----------------------------------------------------------------------------------------
 
 
@@ -1175,6 +1343,96 @@ class _ChartMaker:
         fig.update_yaxes(autorange="reversed", automargin=True)
         fig.update_xaxes(zeroline=True, zerolinecolor="#444")
         return self._chart(fig, names.issue(issue))
+
+    def levers(self, levers: Sequence[Any], actor: str) -> Chart:
+        go = self.go
+        fig = go.Figure()
+        kinds = list(dict.fromkeys(lv.kind for lv in levers))
+        for n, kind in enumerate(kinds):
+            mine = [lv for lv in levers if lv.kind == kind]
+            fig.add_trace(
+                go.Bar(
+                    y=[html.escape(lv.label) for lv in mine],
+                    x=[_num(lv.gain[0]) for lv in mine],
+                    orientation="h",
+                    name=html.escape(kind),
+                    marker={"color": PALETTE[n % len(PALETTE)]},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [_num(lv.gain[2] - lv.gain[0]) for lv in mine],
+                        "arrayminus": [_num(lv.gain[0] - lv.gain[1]) for lv in mine],
+                        "color": "#555",
+                        "thickness": 1,
+                    },
+                    hovertemplate="%{y}: %{x:+.2f}<extra></extra>",
+                )
+            )
+        order = [html.escape(lv.label) for lv in levers]
+        fig.update_layout(height=140 + 26 * len(levers), margin={"l": 320}, barmode="overlay")
+        fig.update_yaxes(
+            categoryorder="array", categoryarray=order, autorange="reversed", automargin=True
+        )
+        fig.update_xaxes(
+            title_text=f"gain for {html.escape(actor)} (points; median, 5–95 %)",
+            zeroline=True,
+            zerolinecolor="#444",
+        )
+        return self._chart(fig, f"Best levers for {actor}")
+
+    def trajectory(self, res: DiscoveryResult) -> Chart:
+        go = self.go
+        fig = go.Figure()
+        top = max((len(p.limits) for box in res.boxes for p in box.trajectory), default=1)
+        for b, box in enumerate(res.boxes, start=1):
+            steps = box.trajectory
+            fig.add_trace(
+                go.Scatter(
+                    x=[p.coverage for p in steps],
+                    y=[p.density for p in steps],
+                    mode="lines+markers",
+                    name=f"box {b}: peeling",
+                    line={"color": "#bbb", "width": 1},
+                    marker={
+                        "size": 7,
+                        "color": [len(p.limits) for p in steps],
+                        "colorscale": "Viridis",
+                        "cmin": 0,
+                        "cmax": max(1, top),
+                        "showscale": b == 1,
+                        "colorbar": {"title": {"text": "inputs restricted"}},
+                    },
+                    customdata=[[t, len(p.limits), p.mass] for t, p in enumerate(steps)],
+                    hovertemplate="step %{customdata[0]}: coverage %{x:.2f}, density %{y:.2f},"
+                    " %{customdata[1]} inputs, mass %{customdata[2]:.2f}<extra></extra>",
+                )
+            )
+            sel = steps[box.selected]
+            fig.add_trace(
+                go.Scatter(
+                    x=[sel.coverage, box.coverage],
+                    y=[sel.density, box.density],
+                    mode="markers",
+                    name=f"box {b}: selected, final",
+                    marker={
+                        "symbol": ["circle-open", "star"],
+                        "size": [14, 16],
+                        "color": PALETTE[1],
+                        "line": {"width": 2, "color": PALETTE[1]},
+                    },
+                    hovertemplate="%{x:.2f}, %{y:.2f}<extra></extra>",
+                )
+            )
+        fig.add_hline(
+            y=res.base_rate,
+            line={"color": "#666", "dash": "dash", "width": 1},
+            annotation_text=f"base rate {res.base_rate:.2f}",
+            annotation_font={"size": 10},
+        )
+        fig.update_layout(height=420)
+        fig.update_xaxes(title_text="coverage", range=[0, 1.02])
+        fig.update_yaxes(title_text="density", range=[0, 1.02])
+        return self._chart(fig, f"Peeling trajectory: {res.threshold.condition}")
 
     @staticmethod
     def _range(fig: Any, scenario: Scenario, issue: str) -> None:
