@@ -27,7 +27,7 @@ def plain(obj: Any) -> Any:
     {'x': [1.0, None], '2': [3, None]}
     """
     if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
+        return _plain_array(obj)
     if isinstance(obj, Mapping):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -37,6 +37,23 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _plain_array(a: NDArray[Any]) -> Any:
+    """:func:`plain` of an array, element by element in NumPy where its type allows: the same
+    values (Python ints, floats, bools and ``None``) without a Python call per element."""
+    if a.dtype.kind in "biu":
+        return a.tolist()
+    if a.dtype.kind == "f":
+        finite = np.isfinite(a)
+        if finite.all():
+            return a.astype(np.float64, copy=False).tolist()
+        # an object array of Python floats (float32 widened as tolist() widens it), None
+        # where not finite
+        out = a.astype(object)
+        out[~finite] = None
+        return out.tolist()
+    return plain(a.tolist())
 
 
 def number(x: Any) -> float | None:

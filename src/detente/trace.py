@@ -119,13 +119,16 @@ class Trace:
 
     def to_dict(self, *, scenario: str, seed: int) -> dict[str, Any]:
         """The documented JSON object (see the README, "JSON output")."""
+        pairs = [(a, k) for a in self.actors for k in self.issues]
+        # one conversion of the whole array, then Python floats (None where not finite)
+        positions = np.asarray(self.positions, dtype=np.float64)
+        flat = plain(positions.reshape(len(positions), len(pairs)))
         rounds = [
             [
-                {"actor": a, "issue": k, "position": number(state[i, j])}
-                for i, a in enumerate(self.actors)
-                for j, k in enumerate(self.issues)
+                {"actor": a, "issue": k, "position": x}
+                for (a, k), x in zip(pairs, state, strict=True)
             ]
-            for state in self.positions
+            for state in flat
         ]
         return {
             "scenario": scenario,

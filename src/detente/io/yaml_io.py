@@ -12,26 +12,55 @@ expanded, no recursive alias, integers of at most :data:`MAX_INT_DIGITS` digits.
 Writing: top-level keys in the order name, description, seed, issues, actors, thresholds,
 shocks, causal, summit, parameters, sources; defaults left out; numbers as Python's shortest
 float repr, so that reading what was written gives back an equal scenario.
+
+Speed: where PyYAML was built with libyaml, its C parser tokenises the text and its C emitter
+writes it (about 30 and 4 times faster than PyYAML's pure-Python parser and emitter), while the
+checks above stay in Python. Anything the fast path refuses, and every error's line and field,
+comes from the pure-Python loader, so messages do not depend on libyaml; without libyaml the pure
+Python classes do everything, with the same results (tested).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import importlib
+import os
 import re
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, CollectionStartEvent, Event, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.representer import SafeRepresenter
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from detente.errors import InputError
 from detente.io.common import MAX_INT_DIGITS, decode_text
 from detente.scenario import CausalMap, Estimate, Scenario, Shock, Source, SummitSpec
+
+_libyaml: Any
+try:  # libyaml's parser and emitter, where PyYAML was built with it
+    _libyaml = importlib.import_module("yaml._yaml")
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _libyaml = None
+_CParser: Any = getattr(_libyaml, "CParser", None)
+_CEmitter: Any = getattr(_libyaml, "CEmitter", None)
+
+_NON_PRINTABLE = Reader.NON_PRINTABLE  # what PyYAML's reader refuses, checked before libyaml
+
+PURE_YAML_ENV = "DETENTE_PURE_YAML"
+"""Set (to anything but ``0`` or empty) to use PyYAML's pure-Python parser and emitter even where
+libyaml is available: the same results, slower."""
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -73,12 +102,17 @@ class _Refused(Exception):
         self.expected, self.mark, self.field, self.found = expected, mark, field, found
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans, exponent floats, text dates, duplicate-key check; no
-    tags; nesting (:data:`MAX_DEPTH`), values (:data:`MAX_NODES`) and integers bounded."""
+class _Bounded(Composer, SafeConstructor, Resolver):
+    """The checks of both loaders: YAML 1.2 booleans, exponent floats, text dates, duplicate-key
+    check; no tags; nesting (:data:`MAX_DEPTH`), values (:data:`MAX_NODES`) and integers bounded.
+    They sit on PyYAML's composer, so they see every event whichever parser produced it."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    if TYPE_CHECKING:  # from the parser (PyYAML's or libyaml's)
+
+        def peek_event(self) -> Event: ...
+        def dispose(self) -> None: ...
+
+    def _start(self) -> None:
         self._open: list[list[int]] = []  # [values, depth] of each collection being composed
         self._paths: list[str] = []  # and its field path
         self._sizes: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (values, depth)
@@ -102,7 +136,7 @@ class _Loader(yaml.SafeLoader):
             )
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event: Event = self.peek_event()  # type: ignore[no-untyped-call]
+        event: Event = self.peek_event()
         path = self._paths[-1] if self._paths else ""
         where: object = index  # a list index, the key node of a mapping's value, or None
         if isinstance(where, int):
@@ -169,16 +203,47 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_Loader.yaml_implicit_resolvers = {
+_Bounded.yaml_implicit_resolvers = {
     # "=" (YAML 1.1's "value" key, which SafeLoader cannot construct) stays text too.
     first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP, _VALUE)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
+_Bounded.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_Loader.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Bounded.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
+_Bounded.add_constructor(  # type: ignore[type-var]
+    "tag:yaml.org,2002:int", _Bounded.construct_yaml_int
+)
+
+
+class _Loader(_Bounded, Reader, Scanner, Parser):
+    """The pure-Python loader: the reference, and the one whose errors users see."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._start()
+
+
+_CLoader: Callable[[str], _Bounded] | None = None
+if _CParser is not None:
+
+    class _CLoaderType(_Bounded, _CParser):  # type: ignore[misc]
+        """libyaml's parser under the same composer, constructor and resolvers."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._start()
+
+    _CLoader = _CLoaderType
 
 
 class _Dumper(yaml.SafeDumper):
@@ -191,6 +256,38 @@ class _Dumper(yaml.SafeDumper):
 # The dumper quotes a string when any resolver of its own would read it as something else;
 # it keeps YAML 1.1's (a superset of the loader's), plus the exponent floats.
 _Dumper.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789"))
+
+_CDumper: type[Any] | None = None
+if _CEmitter is not None:
+
+    class _CDumperType(_CEmitter, SafeRepresenter, Resolver):  # type: ignore[misc]
+        """libyaml's emitter with :class:`_Dumper`'s representer and resolvers (used where it
+        writes the same text, see :func:`write_yaml`)."""
+
+        def __init__(self, stream: Any, **kw: Any) -> None:
+            _CEmitter.__init__(self, stream, **_emitter_options(kw))
+            SafeRepresenter.__init__(
+                self,
+                default_style=kw.get("default_style"),
+                default_flow_style=kw.get("default_flow_style", False),
+                sort_keys=kw.get("sort_keys", True),
+            )
+            Resolver.__init__(self)
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    _CDumperType.yaml_implicit_resolvers = _Dumper.yaml_implicit_resolvers
+    _CDumper = _CDumperType
+
+
+def _emitter_options(kw: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "canonical", "indent", "width", "allow_unicode", "line_break", "encoding",
+        "explicit_start", "explicit_end", "version", "tags",
+    )  # fmt: skip
+    return {k: kw[k] for k in keys if k in kw}
+
 
 _ORDER = (
     "name",
@@ -239,15 +336,34 @@ def to_data(scenario: Scenario) -> dict[str, Any]:
 def write_yaml(scenario: Scenario, file: str) -> bytes:
     """The scenario as YAML text (UTF-8)."""
     del file  # every scenario can be written
-    text = yaml.dump(
-        to_data(scenario),
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=100,
-    )
-    return text.encode("utf-8")
+    data = to_data(scenario)
+    options: dict[str, Any] = {
+        "sort_keys": False,
+        "allow_unicode": True,
+        "default_flow_style": False,
+        "width": 100,
+    }
+    if _CDumper is not None and not _pure() and _short_keys(data):
+        text: str = yaml.dump(data, Dumper=_CDumper, **options)
+        # The two emitters write plain, single-quoted and block text alike, but fold long
+        # double-quoted text and escape U+0085 and characters beyond U+FFFF differently (all
+        # of which libyaml writes in double quotes): any double quote, and PyYAML writes it.
+        # They also disagree on when a key is too long to stand before its colon (PyYAML
+        # counts characters, libyaml bytes): long keys, and PyYAML writes it too.
+        if '"' not in text:
+            return text.encode("utf-8")
+    reference: str = yaml.dump(data, Dumper=_Dumper, **options)
+    return reference.encode("utf-8")
+
+
+def _short_keys(data: Any) -> bool:
+    """Whether every mapping key in ``data`` is well below both emitters' limit for a key
+    written before its colon (128 characters in PyYAML, 128 bytes in libyaml)."""
+    if isinstance(data, dict):
+        return all(len(str(k).encode("utf-8")) < 120 and _short_keys(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_short_keys(v) for v in data)
+    return True
 
 
 # -- reading ----------------------------------------------------------------------
@@ -256,10 +372,12 @@ def write_yaml(scenario: Scenario, file: str) -> bytes:
 def read_yaml(path: Path | str, data: bytes) -> Scenario:
     """The scenario in YAML ``data`` read from ``path``; any problem is an ``InputError``."""
     file = str(path)
-    node, obj = _parse(file, data, "a mapping with name, issues and actors at the top")
+    top = "a mapping with name, issues and actors at the top"
+    _, obj = _parse(file, data, top)
     try:
         return Scenario.model_validate(obj)
     except ValidationError as exc:
+        node, _ = _parse(file, data, top, fast=False)  # lines and fields from the reference
         raise _located(file, node, obj, exc) from None
 
 
@@ -278,7 +396,8 @@ def read_shocks(path: Path | str, data: bytes, scenario: Scenario) -> Scenario:
     not fit the scenario, is an ``InputError`` naming the file, line and field.
     """
     file = str(path)
-    node, obj = _parse(file, data, "a mapping with 'shocks' (and optionally 'sources')")
+    # Shock files are small and their errors point into them: the reference loader throughout.
+    node, obj = _parse(file, data, "a mapping with 'shocks' (and optionally 'sources')", fast=False)
     try:
         extra = _ShockFile.model_validate(obj)
     except ValidationError as exc:
@@ -315,9 +434,31 @@ def read_shocks(path: Path | str, data: bytes, scenario: Scenario) -> Scenario:
     return merged
 
 
-def _parse(file: str, data: bytes, top: str) -> tuple[Node, dict[str, Any]]:
-    """The root node and the plain data of a YAML document; ``top`` says what it should be."""
+def _pure() -> bool:
+    """Whether :data:`PURE_YAML_ENV` asks for the pure-Python parser and emitter."""
+    return os.environ.get(PURE_YAML_ENV, "").strip() not in ("", "0")
+
+
+def _parse(file: str, data: bytes, top: str, *, fast: bool = True) -> tuple[Node, dict[str, Any]]:
+    """The root node and the plain data of a YAML document; ``top`` says what it should be.
+
+    ``fast``: try libyaml's parser first. Whatever it cannot read, or reads as something other
+    than a mapping, goes through the pure-Python loader, whose error is the one raised; a caller
+    that reports a problem at a node asks again with ``fast=False`` for the reference's marks.
+    """
     text = decode_text(data, file)
+    if fast and _CLoader is not None and not _pure() and not _NON_PRINTABLE.search(text):
+        quick = _CLoader(text)
+        try:
+            root = quick.get_single_node()
+            data_ = quick.construct_document(root) if root is not None else None
+        except Exception:  # the pure-Python loader below says why, in its words
+            pass
+        else:
+            if root is not None and isinstance(data_, dict):
+                return root, data_
+        finally:
+            quick.dispose()
     try:
         loader = _Loader(text)  # its reader already rejects control characters
     except yaml.reader.ReaderError as exc:
