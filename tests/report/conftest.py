@@ -18,6 +18,8 @@ from detente.cli import app
 from detente.evidence import DocumentStore, anchor_for
 from detente.io.yaml_io import read_yaml, write_yaml
 from detente.scenario import Scenario
+from detente.sim.advise import advise
+from detente.sim.discover import discover
 from detente.store.record import RunKind, RunRecord
 
 MEMO = "Minutes of the meeting. Party A holds the strongest hand in these talks; B hesitates.\n"
@@ -126,7 +128,17 @@ def make_record(
 
 RecordFactory = Callable[[str], RunRecord]
 
-KINDS = ("run-one", "run-many", "mc", "compare", "shock", "sensitivity-morris", "sensitivity-sobol")
+KINDS = (
+    "run-one",
+    "run-many",
+    "mc",
+    "compare",
+    "shock",
+    "advise",
+    "discover",
+    "sensitivity-morris",
+    "sensitivity-sobol",
+)
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +171,20 @@ def records(scenario_file: Path, scenario: Scenario) -> dict[str, RunRecord]:
             scenario, "shock", ["eu"], command_json("shock", f, "--apply", "boost", "-m", "eu")
         ),
     }
+    out["advise"] = make_record(
+        scenario,
+        "advise",
+        ["median"],
+        advise(scenario, "a", "median", draws=40, seed=0).to_dict(),
+        params={"median": {}, "options": {"actor": "a", "draws": 40}},
+    )
+    out["discover"] = make_record(
+        scenario,
+        "discover",
+        ["mean"],
+        discover(scenario, "x >= 50", "mean", draws=300, seed=0).to_dict(),
+        params={"mean": {}, "options": {"threshold": "x >= 50", "draws": 300}},
+    )
     try:
         import SALib  # noqa: F401
     except ImportError:

@@ -133,6 +133,8 @@ SECTIONS = {  # the answer first, the inputs last
     "compare": ["forecast", "comparison", "inputs"],
     "shock": ["forecast", "comparison", "inputs"],
     "sensitivity": ["sensitivity", "inputs"],
+    "advise": ["advice", "inputs"],
+    "discover": ["discovery", "inputs"],
 }
 
 

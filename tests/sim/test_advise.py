@@ -29,7 +29,7 @@ from detente.sim.advise import (
 )
 from detente.sim.executors import InlineExecutor, ProcessExecutor, make_executor
 from detente.sim.montecarlo import input_draws, monte_carlo
-from detente.sim.shocks import apply_shocks
+from detente.sim.shocks import apply_shocks, derive
 
 
 def one_issue(
@@ -341,7 +341,14 @@ def test_default_levers_cover_every_kind() -> None:
     sc = io.load_default()
     res = advise(sc, "usa", "median", draws=20, seed=0)
     kinds = {lv.kind for lv in res.levers}
-    assert kinds == {"position", "salience", "persuade-position", "persuade-salience", "shock"}
+    assert kinds == {
+        "position",
+        "salience",
+        "persuade-position",
+        "persuade-salience",
+        "shock",
+        "causal",
+    }
     names = [lv.name for lv in res.levers]
     assert len(names) == len(set(names))
     # usa holds salience 0.9 on ceasefire: +0.1 is a lever, +0.2 would clip only (not asked)
@@ -402,3 +409,23 @@ def test_shock_lever_notes_a_later_round() -> None:
     ctx = LeverContext(sc, sc.arrays(), "usa", "eu", LeverPlan())
     lever = shock_lever(ctx, "shock:late", "shock", "late", shock)
     assert any("after round 2" in n for n in lever.notes)
+
+
+def test_causal_levers_move_the_map_on_the_same_draws() -> None:
+    sc = io.load_default()
+    res = advise(sc, "usa", "median", draws=200, seed=3, plan=LeverPlan(kinds=("causal",)))
+    names = {lv.name for lv in res.levers}
+    assert "causal:summit:+0.5" in names
+    assert "causal:summit:-0.5" not in names  # the summit lever starts at 0, its range's end
+    assert {lv.kind for lv in res.levers} == {"causal"}
+    lever = res.get("causal:sanctions:+0.5")
+    assert lever.changes[0] == "lever sanctions set 1"
+    assert any(c.startswith("russia.capability scale") for c in lever.changes)
+    # the same as running the shocked scenario's Monte Carlo on the same seed
+    shocked, _ = apply_shocks(derive(sc, ["sanctions=1"]), ["sanctions=1"])
+    diff = (
+        monte_carlo(shocked, "median", 200, seed=3).forecasts
+        - monte_carlo(sc, "median", 200, seed=3).forecasts
+    )
+    for k, issue in enumerate(res.issues):
+        assert lever.shift[issue] == pytest.approx(float(np.median(diff[:, k])))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -78,7 +79,9 @@ def test_a_fresh_store_is_migrated_to_the_newest_revision(store_url: str) -> Non
     engine = create_engine(store_url)
     try:
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+            assert (
+                MigrationContext.configure(conn).get_current_revision() == store_db.SCHEMA_REVISION
+            )
             assert {"runs", "alembic_version"} <= set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
@@ -104,6 +107,27 @@ def test_a_store_from_a_newer_detente_is_refused_in_one_line(store_url: str) -> 
     with pytest.raises(StoreError, match="newer detente") as err:
         open_store(store_url)
     assert "\n" not in str(err.value)
+
+
+def test_an_older_store_upgrades_keeping_its_runs_and_ids(store_url: str) -> None:
+    with open_store(store_url) as s:
+        ids = [_record(s).id for _ in range(3)]
+        s.delete(ids[-1])
+    engine = create_engine(store_url)
+    try:
+        with engine.begin() as conn:  # back to the first schema, as an older detente left it
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+    finally:
+        engine.dispose()
+    with open_store(store_url) as s:  # upgraded on opening
+        assert [r.id for r in s.list()] == ids[1::-1]
+        advice = _record(s, kind="advise")
+        assert advice.id == ids[-1] + 1  # the deleted run's id is not given again
+        assert s.get(advice.id).kind == "advise"
 
 
 def _alembic_config() -> Config:

@@ -3,11 +3,12 @@
 A levers file (YAML) sets any of these fields and may add levers of its own, written as
 shocks are (:mod:`detente.scenario.shocks`)::
 
-    kinds: [position, salience, persuade-position, shock, custom]
+    kinds: [position, salience, persuade-position, shock, causal, custom]
     position_steps: [0.05, 0.1]     # own position moves, ± these fractions of the scale
     salience_steps: [0.1]           # own salience moves, ± these amounts
     persuade_position: 0.1          # another actor moves this fraction of the scale toward us
     persuade_salience: 0.1          # another actor cares this much more, or less
+    causal_steps: [0.25, 0.5]       # causal-map levers, ± these fractions of their range
     targets: [eu, germany]          # the actors that may be persuaded (default: all others)
     levers:
       sanctions-coalition:
@@ -56,6 +57,11 @@ class LeverPlan(BaseModel):
     persuade_salience: float = Field(
         default=0.1, description="a persuaded actor's salience moves up or down by this much"
     )
+    causal_steps: tuple[float, ...] = Field(
+        default=(0.5,),
+        max_length=MAX_STEPS,
+        description="causal-map levers move ± these fractions of the transfer's range",
+    )
     targets: tuple[_Id, ...] | None = Field(
         default=None, description="actors that may be persuaded (default: every other actor)"
     )
@@ -63,7 +69,7 @@ class LeverPlan(BaseModel):
         default_factory=dict, description="levers of one's own, written as shocks"
     )
 
-    @field_validator("position_steps", "salience_steps")
+    @field_validator("position_steps", "salience_steps", "causal_steps")
     @classmethod
     def _steps(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         for x in v:

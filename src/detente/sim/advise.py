@@ -22,6 +22,10 @@ Kinds of lever (:data:`LEVER_KINDS`; a new kind is one function registered with
     Another actor is persuaded to care more or less about an issue (± ``persuade_salience``).
 ``shock``
     Each of the scenario's shocks (:mod:`detente.scenario.shocks`), applied before bargaining.
+``causal``
+    Each lever of the scenario's causal map (:mod:`detente.causal`) moved ± each of
+    ``causal_steps`` (fractions of the transfer's range, clipped to it): the values linked to
+    the map move with it, and the map's uncertain weights are drawn for every draw.
 ``custom``
     The levers of a levers file (:class:`detente.scenario.levers.LeverPlan`), written as shocks.
 
@@ -29,9 +33,9 @@ A lever is a list of :class:`Move` (and actors joining or leaving, and model par
 to every draw: ``add`` to a drawn position adds to each draw, ``toward`` moves each draw toward
 the other actor's drawn value, results are clipped to the valid range (as
 :func:`detente.sim.shocks.apply_shocks` does for single runs). A shock change of a kind the
-search cannot make draw by draw is applied to the scenario instead, which is then drawn again
-with the same seed (as ``compare --draws`` does): the draws of the inputs it leaves alone are
-then the same draws.
+search cannot make draw by draw (a causal-map lever) is applied to the scenario instead, which
+is then drawn again with the same seed (as ``compare --draws`` does): the draws of the inputs
+it leaves alone are then the same draws, and the map's weights are drawn after them.
 
 **Gain.** In draw ``r`` the actor ``a`` has positions ``x_k`` and saliences ``s_k`` (as drawn,
 before any lever: its own interests do not move when it moves its stated position). With
@@ -68,9 +72,17 @@ from numpy.typing import NDArray
 from detente.models import get_model
 from detente.scenario import Scenario, ScenarioArrays
 from detente.scenario.batch import ScenarioBatch as Batch
+from detente.scenario.causal import value_range
 from detente.scenario.levers import LeverPlan
 from detente.scenario.model import CAPABILITY_MAX
-from detente.scenario.shocks import AddActor, ParameterChange, RemoveActor, Shock, ValueChange
+from detente.scenario.shocks import (
+    AddActor,
+    LeverChange,
+    ParameterChange,
+    RemoveActor,
+    Shock,
+    ValueChange,
+)
 from detente.serial import floats, number, plain
 from detente.sim.executors import Executor, InlineExecutor
 from detente.sim.montecarlo import Progress, batch_function, input_draws
@@ -173,13 +185,15 @@ class Lever:
     target: str | None = None
     notes: tuple[str, ...] = ()
     redraw: Scenario | None = None
+    described: tuple[str, ...] = ()
+    """What a redrawn lever changes (its steps say it otherwise)."""
 
     @property
     def changes(self) -> tuple[str, ...]:
         """What the lever changes, one line per change."""
         out = [s.describe for s in self.steps]
         out += [f"parameter {k} = {v}" for k, v in self.parameters.items()]
-        return tuple(out)
+        return (*out, *self.described)
 
 
 @dataclass(frozen=True)
@@ -439,6 +453,7 @@ def _redrawn_lever(
     shock_name: str,
     shock: Shock,
     notes: list[str],
+    described: Sequence[str] = (),
 ) -> Lever:
     with_it = ctx.scenario.model_copy(update={"shocks": {**ctx.scenario.shocks, shock_name: shock}})
     shocked, applied = apply_shocks(with_it, [shock_name])
@@ -447,14 +462,59 @@ def _redrawn_lever(
         f"{shock_name} is applied to the scenario, which is drawn again with the same seed",
         *applied,
     ]
-    changes = tuple(c.describe for c in shock.changes)
     return Lever(
         name,
         kind,
         label,
-        notes=(*notes, *(f"change: {c}" for c in changes)),
+        notes=tuple(notes),
         redraw=shocked,
+        described=(*(c.describe for c in shock.changes), *described),
     )
+
+
+@lever_kind("causal")
+def causal_levers(ctx: LeverContext) -> list[Lever]:
+    """Each lever of the scenario's causal map, moved ± each step of its range."""
+    cmap = ctx.scenario.causal
+    if cmap is None:
+        return []
+    from detente.causal import lever_moves, settings
+
+    low, high = value_range(cmap.transfer)
+    current = settings(cmap)
+    titles = {c.id: c.label or c.id for c in cmap.concepts}
+    out: list[Lever] = []
+    for lever in cmap.levers:
+        now = current[lever]
+        for step in ctx.plan.causal_steps:
+            for sign in (1.0, -1.0):
+                delta = sign * step * (high - low)
+                target = min(max(now + delta, low), high)
+                if target == now:
+                    continue  # at the end of its range already
+                moves = lever_moves(ctx.scenario, {lever: target})
+                linked = [
+                    f"{m.link.target} {m.op} {m.amount:.3g}"
+                    for m in moves.moves
+                    if (m.amount != 0.0 if m.op == "add" else m.amount != 1.0)
+                ]
+                shock = Shock(
+                    label=f"{lever} from {now:g} to {target:g}",
+                    changes=[LeverChange(lever=lever, value=target)],
+                )
+                out.append(
+                    _redrawn_lever(
+                        ctx,
+                        f"causal:{lever}:{_points(delta)}",
+                        "causal",
+                        f"move {titles[lever]} ({lever}) from {now:g} to {target:g}",
+                        f"{lever}={target:g}",
+                        shock,
+                        list(moves.notes),
+                        linked,
+                    )
+                )
+    return out
 
 
 def candidates(ctx: LeverContext) -> list[Lever]:

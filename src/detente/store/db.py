@@ -53,7 +53,7 @@ from detente.scenario import Scenario
 from detente.store.errors import RunNotFoundError, StoreError
 from detente.store.record import RunKind, RunRecord, RunSummary
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The newest migration in ``migrations/versions`` (checked by the tests): a store already at
 this revision is opened without loading Alembic."""
 

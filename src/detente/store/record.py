@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from detente.sim.advise import AdviceResult
     from detente.sim.compare import Comparison
+    from detente.sim.discover import DiscoveryResult
     from detente.sim.montecarlo import MCResult
     from detente.sim.sensitivity import SensitivityResult
     from detente.trace import Trace
 
-RunKind = Literal["run", "mc", "compare", "shock", "sensitivity"]
+RunKind = Literal["run", "mc", "compare", "shock", "sensitivity", "advise", "discover"]
 """The command that produced a run (``shock`` = several shocks applied together)."""
 
 
@@ -44,10 +46,13 @@ class RunRecord(RunSummary):
     params: dict[str, Any]
     results: Any
 
-    def result(self) -> list[Trace] | MCResult | Comparison | SensitivityResult:
+    def result(
+        self,
+    ) -> list[Trace] | MCResult | Comparison | SensitivityResult | AdviceResult | DiscoveryResult:
         """The results as the objects that made them (``from_dict``): a list of traces for
-        ``run``, an ``MCResult``, a ``Comparison`` (``compare``, ``shock``) or a
-        ``SensitivityResult``. Raises ``ValueError`` for results of another shape."""
+        ``run``, an ``MCResult``, a ``Comparison`` (``compare``, ``shock``), a
+        ``SensitivityResult``, an ``AdviceResult`` (``advise``) or a ``DiscoveryResult``
+        (``discover``). Raises ``ValueError`` for results of another shape."""
         if self.kind == "run":
             from detente.trace import Trace
 
@@ -61,6 +66,14 @@ class RunRecord(RunSummary):
             from detente.sim.compare import Comparison
 
             return Comparison.from_dict(self.results)
+        if self.kind == "advise":
+            from detente.sim.advise import AdviceResult
+
+            return AdviceResult.from_dict(self.results)
+        if self.kind == "discover":
+            from detente.sim.discover import DiscoveryResult
+
+            return DiscoveryResult.from_dict(self.results)
         from detente.sim.sensitivity import SensitivityResult
 
         return SensitivityResult.from_dict(self.results)
