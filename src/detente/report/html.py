@@ -225,6 +225,11 @@ def render_report(record: RunRecord, documents: DocumentStore | None = None) -> 
     else:
         sections += _sensitivity_sections(scenario, names, charts, result, _top(record.params))
     sections.append(_inputs(scenario, sources))
+    if scenario.causal is not None or scenario.summit is not None:
+        from detente.report.html_structure import structure_sections
+
+        # after the inputs: their list of sources is shared and takes the map's sources too
+        sections += structure_sections(scenario, charts, sources, record.seed)
     template = env.get_template("report.html.j2")
     page: str = template.render(
         title=f"detente run {record.id}: {record.scenario_name} ({record.kind})",
