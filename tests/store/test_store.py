@@ -32,6 +32,7 @@ from detente.store import (
     default_url,
     open_store,
 )
+from detente.store import base as store_base
 from detente.store import db as store_db
 from tests.store.conftest import pg_schema_url
 from tests.store.writer import EACH, SMALL, results, write_runs
@@ -232,11 +233,11 @@ def test_a_failure_inside_the_transaction_leaves_no_row(
 ) -> None:
     flushed: list[int] = []
 
-    def fail(row: store_db.Run) -> RunRecord:
-        flushed.append(row.id)  # the insert reached the database ...
+    def fail(values: dict[str, Any]) -> RunRecord:
+        flushed.append(values["id"])  # the insert reached the database ...
         raise RuntimeError("crash before commit")  # ... but was never committed
 
-    monkeypatch.setattr(store_db, "_to_record", fail)
+    monkeypatch.setattr(store_base, "to_record", fail)
     with pytest.raises(RuntimeError, match="crash before commit"):
         _record(store)
     monkeypatch.undo()
@@ -249,10 +250,10 @@ def test_a_failure_inside_the_transaction_leaves_no_row(
 _CRASH = """
 import os, sys
 from detente import io
-from detente.store import db
+from detente.store import base
 
-store = db.open_store(sys.argv[1])
-db._to_record = lambda row: os._exit(7)  # die with the insert flushed, before the commit
+store = base.open_store(sys.argv[1])
+base.to_record = lambda values: os._exit(7)  # die with the insert flushed, before the commit
 store.record("run", io.load_default(), ["median"], {}, 0, {"x": 1})
 """
 

@@ -11,8 +11,9 @@ given a ``postgresql+psycopg://`` URL. Example::
     ['median']
     >>> store.close()
 
-The errors and records load without SQLAlchemy; :func:`open_store` and :class:`RunStore` import
-it when first used, so commands that never touch the store start as fast as before.
+The errors and records load without SQLAlchemy, and so does a SQLite file at the current schema
+(:mod:`detente.store.lite`): SQLAlchemy loads only to create or upgrade a store and for other
+databases (:mod:`detente.store.base` says which serves what).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from detente.store.errors import RunNotFoundError, StoreError
 from detente.store.record import RunKind, RunRecord, RunSummary
 
 if TYPE_CHECKING:
-    from detente.store.db import RunStore, default_url, open_store
+    from detente.store.base import RunStore, default_url, open_store
 
 __all__ = [
     "RunKind",
@@ -41,7 +42,7 @@ _LAZY = {"RunStore", "default_url", "open_store"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from detente.store import db
+        from detente.store import base
 
-        return getattr(db, name)
+        return getattr(base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""The run store in a database: the ``runs`` table (SQLAlchemy 2 ORM) and :class:`RunStore`.
+"""The run store through SQLAlchemy: the ``runs`` table (SQLAlchemy 2 ORM), the migrations,
+and :class:`AlchemyStore`, which serves every store but a plain SQLite file at the current
+schema (that one :mod:`detente.store.lite` serves without SQLAlchemy; see
+:mod:`detente.store.base`).
 
 Any SQLAlchemy URL works in principle; SQLite (the default, one file) and PostgreSQL (via
 psycopg 3) are tested. The schema is created and upgraded by the Alembic migrations in
@@ -6,25 +9,20 @@ psycopg 3) are tested. The schema is created and upgraded by the Alembic migrati
 
 Concurrency: every write is one transaction. On SQLite the connection runs in WAL mode with a
 busy timeout, and write transactions start with ``BEGIN IMMEDIATE``, so concurrent writers
-(threads or processes) queue for the lock instead of failing. A :class:`RunStore` may be shared
-by threads; a process should open its own (do not carry one across ``fork``).
+(threads or processes) queue for the lock instead of failing. A store may be shared by
+threads; a process should open its own (do not carry one across ``fork``).
 """
 
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
-import os
-import sqlite3
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from sqlalchemy import (
     JSON,
@@ -49,34 +47,18 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from detente.scenario import Scenario
+from detente.store import base
+from detente.store.base import SCHEMA_REVISION, RunStore, default_url, open_store
 from detente.store.errors import RunNotFoundError, StoreError
+from detente.store.lite import set_wal as _set_wal
 from detente.store.record import RunKind, RunRecord, RunSummary
 
-SCHEMA_REVISION = "0002"
-"""The newest migration in ``migrations/versions`` (checked by the tests): a store already at
-this revision is opened without loading Alembic."""
+__all__ = ["SCHEMA_REVISION", "AlchemyStore", "RunStore", "default_url", "open_store"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-_MAX_SEED = 2**63 - 1  # a BIGINT column
-_BUSY_TIMEOUT_MS = 60_000
+_BUSY_TIMEOUT_MS = base.BUSY_TIMEOUT_MS
 _PG_MIGRATION_LOCK = 0x64E7E47E  # any constant: serialises concurrent first openings
-
-
-def default_url() -> str:
-    """``$DETENTE_DB_URL`` if set, else the SQLite file ``runs.sqlite`` in the user's data folder
-    (``platformdirs.user_data_dir("detente")``, e.g. ``~/.local/share/detente`` on Linux).
-
-    >>> default_url().endswith("runs.sqlite") or "DETENTE_DB_URL" in os.environ
-    True
-    """
-    env = os.environ.get("DETENTE_DB_URL", "").strip()
-    if env:
-        return env
-    from platformdirs import user_data_dir
-
-    return f"sqlite:///{Path(user_data_dir('detente')) / 'runs.sqlite'}"
 
 
 # -- the table ------------------------------------------------------------------------------
@@ -161,27 +143,15 @@ _SUMMARY = (
 
 
 def _to_record(row: Run) -> RunRecord:
-    return RunRecord.model_validate({c.key: getattr(row, c.key) for c in Run.__table__.columns})
+    return base.to_record({c.key: getattr(row, c.key) for c in Run.__table__.columns})
 
 
 # -- opening --------------------------------------------------------------------------------
 
 
-def open_store(url: str | None = None) -> RunStore:
-    """Open (creating or upgrading as needed) the run store at ``url``.
-
-    ``url`` is a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://user:pw@host/db``;
-    a bare ``postgresql://`` means psycopg 3) or a plain file path, which means a SQLite file
-    there; ``None`` means :func:`default_url`. The folder of a SQLite file is created if
-    missing. Every problem (bad URL, unreachable server, not a database) is a
-    :class:`StoreError` with a one-line message.
-
-    >>> store = open_store("sqlite://")
-    >>> store.list()
-    []
-    >>> store.close()
-    """
-    target = default_url() if url is None else url
+def open_alchemy(target: str) -> AlchemyStore:
+    """The store at ``target`` through SQLAlchemy, created or upgraded to the newest schema
+    (see :func:`detente.store.base.open_store`, which calls this)."""
     parsed = _parse(target)
     shown = parsed.render_as_string(hide_password=True)
     _make_folder(parsed, shown)
@@ -211,7 +181,7 @@ def open_store(url: str | None = None) -> RunStore:
     except BaseException:
         engine.dispose()
         raise
-    return RunStore(engine, shown)
+    return AlchemyStore(engine, shown)
 
 
 def _parse(target: str) -> URL:
@@ -258,23 +228,6 @@ def _sqlite_events(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _set_wal(cursor: Any) -> None:
-    """``PRAGMA journal_mode = WAL``, retried: when several connections switch a new file at
-    once, SQLite answers "database is locked" at once (to avoid a deadlock) instead of waiting
-    through the busy timeout."""
-    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-    pause = 0.005
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.2)
-
-
 def _revision(conn: Connection) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
@@ -312,41 +265,17 @@ def _reason(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
-def _plain(value: Any, what: str) -> Any:
-    """``value`` as stored: through JSON once, so what is read back equals what was written."""
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"cannot record the run: its {what} are not plain JSON ({exc})") from None
-
-
 # -- the store ------------------------------------------------------------------------------
 
 
-class RunStore:
-    """The recorded runs of one database. Open with :func:`open_store`.
-
-    ``url`` is the store's URL with any password masked (for messages).
-    """
+class AlchemyStore(RunStore):
+    """A run store through SQLAlchemy (any backend). Open with
+    :func:`~detente.store.base.open_store`."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.url = url
         self._engine = engine
         self._writer = engine.execution_options(detente_begin="IMMEDIATE")
-
-    def __repr__(self) -> str:
-        return f"RunStore({self.url!r})"
-
-    def __enter__(self) -> RunStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Session]:
@@ -358,51 +287,14 @@ class RunStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"run store {self.url}: {_reason(exc)}") from exc
 
-    def record(
-        self,
-        kind: RunKind,
-        scenario: Scenario,
-        models: Sequence[str],
-        params: Mapping[str, Any],
-        seed: int,
-        results: Any,
-    ) -> RunRecord:
-        """Record one run in one transaction and return it with its new id.
-
-        ``results`` and ``params`` must be plain JSON without NaN or infinities (what the
-        commands print with ``--format json``); otherwise :class:`StoreError`.
-        """
-        from detente import __version__
-        from detente.io.yaml_io import write_yaml
-
-        if isinstance(models, str):
-            raise TypeError("models must be a sequence of model names, not one string")
-        if kind not in get_args(RunKind):
-            raise ValueError(f"unknown run kind {kind!r} (known: {', '.join(get_args(RunKind))})")
-        if not 0 <= seed <= _MAX_SEED:
-            raise StoreError(f"cannot record the run: seed {seed} is outside [0, 2**63 - 1]")
-        yaml = write_yaml(scenario, "scenario.yaml")
-        row = Run(
-            kind=kind,
-            created_at=datetime.now(UTC),
-            scenario_name=scenario.name,
-            scenario_hash=hashlib.sha256(yaml).hexdigest(),
-            scenario_yaml=yaml.decode("utf-8"),
-            models=[str(m) for m in models],
-            params=_plain(dict(params), "parameters"),
-            seed=int(seed),
-            version=__version__,
-            results=_plain(results, "results"),
-        )
+    def _insert(self, row: dict[str, Any]) -> RunRecord:
+        orm_row = Run(**row)
         with self._transaction(write=True) as session:
-            session.add(row)
+            session.add(orm_row)
             session.flush()  # assigns the id; the commit comes when the block ends
-            return _to_record(row)
+            return _to_record(orm_row)
 
-    def list(self, limit: int | None = None) -> builtins.list[RunSummary]:
-        """The runs, newest first (at most ``limit``), without scenario text and results."""
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be at least 0, got {limit}")
+    def _list(self, limit: int | None) -> builtins.list[RunSummary]:
         query = select(*_SUMMARY).order_by(Run.created_at.desc(), Run.id.desc())
         if limit is not None:
             query = query.limit(limit)
@@ -411,7 +303,6 @@ class RunStore:
         return [RunSummary.model_validate(row._asdict()) for row in rows]
 
     def get(self, run_id: int) -> RunRecord:
-        """The whole run ``run_id``; :class:`RunNotFoundError` if there is none."""
         with self._transaction(write=False) as session:
             row = session.get(Run, run_id)
             if row is None:
@@ -419,18 +310,10 @@ class RunStore:
             return _to_record(row)
 
     def delete(self, run_id: int) -> None:
-        """Delete run ``run_id``; :class:`RunNotFoundError` if there is none."""
         with self._transaction(write=True) as session:
             if session.scalar(select(Run.id).where(Run.id == run_id)) is None:
                 raise RunNotFoundError(run_id, self.url)
             session.execute(delete(Run).where(Run.id == run_id))
 
-    def export(self, run_id: int, fmt: Literal["csv", "json", "xlsx"]) -> bytes:
-        """Run ``run_id`` as a file's bytes (see :mod:`detente.store.export` for the layouts)."""
-        from detente.store.export import export_record
-
-        return export_record(self.get(run_id), fmt)
-
     def close(self) -> None:
-        """Close the store's connections (it may still be used: it reconnects)."""
         self._engine.dispose()
