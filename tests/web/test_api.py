@@ -27,6 +27,8 @@ ENDPOINTS = {
     ("post", "/api/mc"),
     ("get", "/api/jobs/{job_id}"),
     ("post", "/api/compare"),
+    ("post", "/api/causal"),
+    ("post", "/api/summit"),
     ("post", "/api/evidence"),
     ("get", "/api/documents/{doc_id}"),
     ("get", "/api/runs"),

@@ -46,13 +46,14 @@ from detente.web.routes import (
     runs,
     scenarios,
     store,
+    structure,
 )
 from detente.web.routes.common import finite
 from detente.web.routes.pages import STATIC
 from detente.web.services import Services
 from detente.web.workers import Busy, Failed, WorkError
 
-ROUTERS = (pages, info, scenarios, runs, mc, compare, evidence, store)
+ROUTERS = (pages, info, scenarios, runs, mc, compare, structure, evidence, store)
 """The route modules, in the order of the API's reference (``/openapi.json``)."""
 
 
