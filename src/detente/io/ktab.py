@@ -36,8 +36,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import defusedxml
-from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import ValidationError
 
 from detente.errors import InputError
@@ -645,6 +643,9 @@ def read_ktab_xml(path: Path, data: bytes) -> tuple[Scenario, list[str]]:
     declared = _ENCODING_RE.match(data)
     if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
         decode_text(data, file)  # UTF-8 errors with byte offsets, and the empty file
+    import defusedxml  # here: only XML files need it
+    from defusedxml.ElementTree import DefusedXMLParser
+
     builder = _LineTreeBuilder()
     parser = DefusedXMLParser(target=builder)
     builder.expat = parser.parser

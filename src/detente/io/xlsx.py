@@ -14,8 +14,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from detente.errors import InputError
 from detente.io.common import MAX_FILE_BYTES, MAX_INT_DIGITS, ranges, slugify
 from detente.io.table import (
@@ -52,6 +50,8 @@ def _open(data: bytes, file: str) -> Any:
             f"expected a workbook that unzips to at most {MAX_UNZIPPED_BYTES // 2**20} MiB,"
             f" got {unzipped:,} bytes",
         )
+    import openpyxl  # here, not at the top: only workbooks need it, and it is slow to import
+
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for files it cannot read
@@ -185,6 +185,8 @@ def write_xlsx(scenario: Scenario, file: str) -> bytes:
     openpyxl stores numbers with 16 significant digits (Excel shows 15), so a float needing
     17 may come back one unit in the last place off; CSV and YAML keep every digit.
     """
+    import openpyxl
+
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = SHEET
