@@ -2,7 +2,9 @@
 
 Options are passed on: ``--eu-reference PATH`` times the reference Python program of the
 expected-utility model (a copy of ``bdm_scholz_model.py`` from the Python 3 port of Velev's
-program, fetched outside this repository) in the same run.
+program, fetched outside this repository) in the same run; ``--decide-reference DIR`` times the
+decide-exchange-model program (its source tree, fetched outside this repository, run by
+``--decide-python``) beside the exchange model.
 """
 
 from __future__ import annotations
@@ -18,16 +20,23 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
-    parser.add_argument("--only", choices=("baselines", "eu", "smp", "mc"), action="append")
+    parser.add_argument(
+        "--only", choices=("baselines", "eu", "smp", "mc", "advise"), action="append"
+    )
     args = parser.parse_args()
     jobs: list[tuple[str, list[str]]] = [
         ("baselines", [str(HERE / "bench_baselines.py")]),
         ("eu", [str(HERE / "bench_eu.py")]),
         ("smp", [str(HERE / "bench_smp.py")]),
         ("mc", [str(HERE / "bench_mc.py")]),
+        ("advise", [str(HERE / "bench_advise.py")]),
     ]
     if args.eu_reference:
         jobs[1][1].extend(["--reference", args.eu_reference])
+    if args.decide_reference:
+        jobs[4][1].extend(
+            ["--reference", args.decide_reference, "--reference-python", args.decide_python]
+        )
     failed = 0
     for name, cmd in jobs:
         if args.only and name not in args.only:

@@ -10,7 +10,9 @@ the interpretations a user must see (a scale divided by 100, a column ignored, .
 
 Formats: ``yaml`` (.yaml, .yml), ``csv`` (analyst table, see :mod:`detente.io.table`),
 ``ktab-csv`` (a .csv whose title line declares actor and dimension counts), ``ktab-xml``
-(.xml), ``xlsx`` (.xlsx). Writes are atomic: a failed save leaves the old file as it was.
+(.xml), ``xlsx`` (.xlsx), ``decide`` (a .csv, .tsv or .txt of the decide-exchange-model
+program's ``#A``/``#P``/``#M``/``#D`` rows, see :mod:`detente.io.decide`). Writes are atomic:
+a failed save leaves the old file as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from detente.errors import InputError
 from detente.io.common import atomic_write, decode_text, read_bytes
 from detente.io.csv_io import parse_csv, read_csv, write_csv
+from detente.io.decide import looks_like_decide, read_decide, write_decide
 from detente.io.ktab import (
     looks_like_ktab_csv,
     read_ktab_csv,
@@ -50,7 +53,7 @@ __all__ = [
     "with_shocks",
 ]
 
-FORMATS = ("yaml", "csv", "ktab-csv", "ktab-xml", "xlsx")
+FORMATS = ("yaml", "csv", "ktab-csv", "ktab-xml", "xlsx", "decide")
 """The format names ``load`` and ``save`` accept."""
 
 DEFAULT_SCENARIO = "ukraine-talks"
@@ -150,6 +153,13 @@ def load(
         scenario, notes = read_xlsx(p, data, sheet=sheet, issue=issue, scale=bounds)
     else:
         text = decode_text(data, p)
+        if format is None and looks_like_decide(text):
+            fmt = "decide"
+        if fmt == "decide":
+            if issue is not None or bounds is not None:
+                raise InputError(p, "expected no issue= or --scale for a decide file (#P, #M)")
+            scenario, notes = read_decide(p, text)
+            return Loaded(scenario, fmt, tuple(notes))
         if format is None and looks_like_ktab_csv(parse_csv(text, str(p))[:8]):
             fmt = "ktab-csv"
             if issue is not None:
@@ -194,6 +204,7 @@ _WRITERS: dict[str, Callable[[Scenario, str], bytes]] = {
     "ktab-csv": write_ktab_csv,
     "ktab-xml": write_ktab_xml,
     "xlsx": write_xlsx,
+    "decide": write_decide,
 }
 
 
@@ -308,13 +319,16 @@ def losses(scenario: Scenario, fmt: str) -> list[str]:
     sc = scenario
     table = fmt in ("csv", "xlsx")
     ktab = fmt.startswith("ktab")
+    texts = fmt != "decide"  # the decide format keeps issue names, comments and #M labels
     out: list[tuple[int, str]] = [
-        (sum(1 for i in sc.issues if i.label), "issue labels"),
-        (sum(1 for i in sc.issues if i.description), "issue descriptions"),
+        (sum(1 for i in sc.issues if i.label) if texts else 0, "issue labels"),
+        (sum(1 for i in sc.issues if i.description) if texts else 0, "issue descriptions"),
         (
             sum(
                 (i.scale.min_label is not None) + (i.scale.max_label is not None) for i in sc.issues
-            ),
+            )
+            if texts
+            else 0,
             "scale-end meanings (what an issue's 0 and 100 stand for)",
         ),
         (
@@ -328,11 +342,14 @@ def losses(scenario: Scenario, fmt: str) -> list[str]:
         (len(sc.shocks), "shocks"),
         (len(sc.thresholds), "thresholds"),
         (1 if sc.description else 0, "scenario description"),
-        (sum(1 for a in sc.actors if a.risk is not None) if ktab else 0, "actor risk attitudes"),
+        (
+            sum(1 for a in sc.actors if a.risk is not None) if ktab or not texts else 0,
+            "actor risk attitudes",
+        ),
         (sum(1 for a in sc.actors if a.label and a.description) if ktab else 0, "actor labels"),
     ]
     other = [m for m in sc.parameters if not (fmt == "ktab-xml" and m == "smp")]
     out.append((len(other), "model parameter sets"))
-    if table or fmt == "ktab-csv":
+    if table or fmt in ("ktab-csv", "decide"):
         out.append((1 if sc.seed is not None else 0, "seed"))
     return [f"{n} {what}" if n != 1 else f"1 {what.removesuffix('s')}" for n, what in out if n]

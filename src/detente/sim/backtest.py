@@ -14,6 +14,12 @@ is reported.
 Capabilities: ``gdp`` (the file's second row), ``council-votes`` (Council weights by the
 treaty in force at the introduction date, :mod:`detente.sim.council`, with a switchable
 treatment of the Commission and the Parliament) or ``equal``.
+
+Models that trade across issues (:data:`PROPOSAL_MODELS`, the exchange model) run once per
+proposal on all its issues together (:meth:`~detente.io.deu.DeuDataset.proposal_scenario`),
+as Arregui, Stokman & Thomson (2006) apply the exchange model to DEU proposals. The
+``ensemble`` combines the other models' forecasts of each issue with its weights
+(:mod:`detente.models.ensemble`), its models being run as well.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ CAPABILITIES = ("gdp", "council-votes", "equal")
 REFERENCE_MODEL = "mean"
 """The model every other is compared with: the compromise model, hard to beat in the EU
 literature (Achen 2006)."""
+PROPOSAL_MODELS = ("exchange",)
+"""Models run on whole proposals: exchanges need two issues."""
+ENSEMBLE = "ensemble"
 WITHIN = 10.0
 """An issue counts as hit when the forecast is within this many points of the outcome."""
 BOOTSTRAP = 2000
@@ -395,19 +404,34 @@ def backtest(
             f"unknown institutions {institutions!r} (choose {', '.join(INSTITUTIONS)})"
         )
     names = list(dict.fromkeys([get_model(m).name for m in models]))
-    run_names = list(dict.fromkeys([*names, REFERENCE_MODEL]))
-    for m in run_names:  # bad parameters fail before any issue runs
+    blend: dict[str, float] = {}
+    if ENSEMBLE in names:
+        from detente.models.ensemble import weights
+
+        choice = get_model(ENSEMBLE).resolve_params(params.get(ENSEMBLE, {}))["weights"]
+        blend = {k: v for k, v in weights(choice).items() if v > 0}
+    run_names = list(dict.fromkeys([*(m for m in names if m != ENSEMBLE), *blend, REFERENCE_MODEL]))
+    for m in [*run_names, *([ENSEMBLE] if blend else [])]:  # bad parameters fail before any run
         get_model(m).resolve_params(params.get(m, {}))
     todo = data.with_outcome
     results: list[IssueResult] = []
     notes: list[str] = []
     skipped: dict[str, int] = {}
+    joint = [m for m in run_names if m in PROPOSAL_MODELS]
+    by_proposal = _proposal_forecasts(
+        data, joint, capability, institutions, draws, seed, params, skipped, notes
+    )
     for n, issue in enumerate(todo):
         caps = capabilities(data, issue, capability, institutions)
         sc = data.scenario(issue, caps)
         forecasts: dict[str, float] = {}
         quant: dict[str, dict[str, float]] = {q: {} for q in ("q05", "q25", "q75", "q95")}
         for m in run_names:
+            if m in joint:
+                forecasts[m], qs = by_proposal[m][issue.issue]
+                for key, value in qs.items():
+                    quant[key][m] = value
+                continue
             if len(sc.actors) < 2:
                 forecasts[m] = math.nan
                 continue
@@ -423,6 +447,10 @@ def backtest(
                 q = mc.forecasts[:, 0]
                 for key, level in (("q05", 0.05), ("q25", 0.25), ("q75", 0.75), ("q95", 0.95)):
                     quant[key][m] = float(np.nanquantile(q, level))
+        if blend:
+            from detente.models.ensemble import combine
+
+            forecasts[ENSEMBLE] = float(combine(blend, {k: np.array(forecasts[k]) for k in blend}))
         assert issue.outcome is not None
         results.append(
             IssueResult(
@@ -439,6 +467,15 @@ def backtest(
             progress(n + 1, len(todo))
     for m, k in skipped.items():
         notes.append(f"{m}: no forecast on {k} issue(s) it could not run")
+    if blend:
+        from detente.models.ensemble import shipped
+
+        fit = shipped()
+        notes.append(
+            f"ensemble: weights fitted on {fit['source']} ({fit['capability']} capabilities);"
+            f" on that file its score is in-sample, its cross-validated MAE was {fit['cv_mae']}"
+        )
+        run_names.append(ENSEMBLE)
     rng = np.random.default_rng(seed)
     scores = tuple(score(m, results, rng=rng) for m in run_names)
     return BacktestResult(
@@ -453,3 +490,70 @@ def backtest(
         scores=scores,
         notes=tuple(notes),
     )
+
+
+def _proposal_forecasts(
+    data: DeuDataset,
+    models: Sequence[str],
+    capability: str,
+    institutions: str,
+    draws: int,
+    seed: int,
+    params: Mapping[str, Mapping[str, Any]],
+    skipped: dict[str, int],
+    notes: list[str],
+) -> dict[str, dict[str, tuple[float, dict[str, float]]]]:
+    """``out[model][issue id] = (forecast, quantiles)`` of models run on whole proposals.
+
+    A proposal's issues (with an outcome or not: all are negotiated together) form one
+    scenario, with the capabilities of its first issue (noted where its issues differ in
+    date, procedure or vote).
+    """
+    out: dict[str, dict[str, tuple[float, dict[str, float]]]] = {m: {} for m in models}
+    if not models:
+        return out
+    groups: dict[str, list[DeuIssue]] = {}
+    for issue in data.issues:
+        groups.setdefault(issue.proposal, []).append(issue)
+    mixed = 0
+    for issues in groups.values():
+        first = issues[0]
+        caps = capabilities(data, first, capability, institutions)
+        if any(
+            (i.introduced, i.procedure, i.council_vote)
+            != (first.introduced, first.procedure, first.council_vote)
+            for i in issues
+        ):
+            mixed += 1
+        sc = data.proposal_scenario(issues, caps)
+        for m in models:
+            values = [math.nan] * len(issues)
+            qs: list[dict[str, float]] = [{} for _ in issues]
+            if len(sc.actors) >= 2:
+                try:
+                    values = [
+                        float(v) for v in run(sc, m, seed=seed, params=params.get(m)).forecast
+                    ]
+                except ValueError:
+                    skipped[m] = skipped.get(m, 0) + sum(i.outcome is not None for i in issues)
+                if draws and any(math.isfinite(v) for v in values):
+                    from detente.sim.montecarlo import monte_carlo
+
+                    mc = monte_carlo(_spread(sc), m, draws, seed, params=params.get(m))
+                    for k in range(len(issues)):
+                        col = mc.forecasts[:, k]
+                        for key, level in (
+                            ("q05", 0.05),
+                            ("q25", 0.25),
+                            ("q75", 0.75),
+                            ("q95", 0.95),
+                        ):
+                            qs[k][key] = float(np.nanquantile(col, level))
+            for issue, v, q in zip(issues, values, qs, strict=True):
+                out[m][issue.issue] = (v, q)
+    if mixed:
+        notes.append(
+            f"{', '.join(models)}: run on whole proposals; {mixed} proposal(s) whose issues differ"
+            " in date, procedure or vote take the capabilities of their first issue"
+        )
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from detente.report.explain import baselines, eu, smp
+from detente.report.explain import baselines, eu, literature, smp
 from detente.trace import Labels, Trace
 
 Explainer = Callable[[Trace, Labels], list[str]]
@@ -19,6 +19,9 @@ EXPLAINERS: dict[str, Explainer] = {
     "condorcet": baselines.explain_condorcet,
     "eu": eu.explain,
     "smp": smp.explain,
+    "exchange": literature.explain_exchange,
+    "nbs": literature.explain_nbs,
+    "ensemble": literature.explain_ensemble,
 }
 
 
