@@ -10,7 +10,6 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-import detente.cli_sweep  # noqa: F401  (registers `sweep` until detente.cli imports it)
 from detente.cli import app
 from detente.io import load_default
 from detente.models import run

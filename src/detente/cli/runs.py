@@ -1,7 +1,4 @@
-"""Commands added to the `detente` CLI (registered on import by detente.cli).
-
-``detente runs list|show|export|delete``: the runs recorded in the run store.
-"""
+"""``detente runs list|show|export|delete``: the runs recorded in the run store."""
 
 from __future__ import annotations
 
@@ -14,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from detente.cli import UsageError, _console, _user_errors, app
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
 
 if TYPE_CHECKING:
     from detente.store import RunStore
@@ -76,7 +75,7 @@ def list_command(
     db: DbOpt = None,
 ) -> None:
     """List the recorded runs, newest first (json: a list of their whole records)."""
-    with _user_errors(), _open(db) as store:
+    with common.user_errors(), _open(db) as store:
         runs = store.list(limit)
         url = store.url
         if output_format is ListFormat.json and not brief:
@@ -105,7 +104,7 @@ def list_command(
             r.version,
             r.scenario_hash[:12],
         )
-    console = _console()
+    console = common.console()
     console.print(table)
     if not runs:
         console.print("[dim]no runs recorded yet[/]", highlight=False)
@@ -122,12 +121,12 @@ def show_command(
     """Show one run: what ran (scenario, models, parameters, seed) and its results."""
     from detente.store.export import results_table, to_json
 
-    with _user_errors(), _open(db) as store:
+    with common.user_errors(), _open(db) as store:
         record = store.get(run_id)
     if output_format is ListFormat.json:
         sys.stdout.write(to_json(record).decode("utf-8"))
         return
-    console = _console()
+    console = common.console()
     for key, value in (
         ("run", f"{record.id} ({record.kind})"),
         ("recorded", record.created_at.isoformat(timespec="seconds")),
@@ -168,7 +167,7 @@ def export_command(
     """Export one run as JSON, CSV or an XLSX workbook."""
     from detente.io.common import atomic_write
 
-    with _user_errors():
+    with common.user_errors():
         if output_format is ExportFormat.xlsx and out is None:
             raise UsageError("--format xlsx: name the workbook to write with --out FILE")
         with _open(db) as store:
@@ -179,16 +178,16 @@ def export_command(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        _console(stderr=True).print(f"wrote {out}", highlight=False)
+        common.console(stderr=True).print(f"wrote {out}", highlight=False)
 
 
 @runs_app.command("delete")
 def delete_command(run_id: IdArg, db: DbOpt = None) -> None:
     """Delete one run from the store (its id is never given to another run)."""
-    with _user_errors(), _open(db) as store:
+    with common.user_errors(), _open(db) as store:
         store.delete(run_id)
         url = store.url
-    _console(stderr=True).print(f"deleted run {run_id} from {url}", highlight=False)
+    common.console(stderr=True).print(f"deleted run {run_id} from {url}", highlight=False)
 
 
 def _cell(x: Any) -> str:

@@ -1,7 +1,4 @@
-"""Commands added to the `detente` CLI (registered on import by detente.cli).
-
-``detente sensitivity``: which uncertain inputs move each issue's forecast (SALib).
-"""
+"""``detente sensitivity``: which uncertain inputs move each issue's forecast (SALib)."""
 
 from __future__ import annotations
 
@@ -17,28 +14,21 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from detente.cli import (
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
+from detente.cli.options import (
     DbOpt,
     ExecutorOpt,
+    FormatOpt,
     InputFormatOpt,
     NoRecordOpt,
     OutputFormat,
+    ParamOpt,
     ScenarioArg,
     SchedulerOpt,
     SheetOpt,
-    UsageError,
     WorkersOpt,
-    _console,
-    _executor,
-    _load,
-    _parse_params,
-    _progress,
-    _record,
-    _run_store,
-    _seed,
-    _user_errors,
-    app,
-    get_model_or_fail,
 )
 from detente.scenario import Scenario
 
@@ -87,10 +77,7 @@ def sensitivity_command(
         int | None,
         typer.Option(help="Seed of the sampling (default: the scenario file's seed, else 0)."),
     ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="Model parameter KEY=VALUE or MODEL.KEY=VALUE."),
-    ] = None,
+    param: ParamOpt = None,
     spread: Annotated[
         list[str] | None,
         typer.Option(
@@ -106,9 +93,7 @@ def sensitivity_command(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a tornado chart (PNG).")
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
+    output_format: FormatOpt = OutputFormat.table,
     executor: ExecutorOpt = "inline",
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -128,7 +113,7 @@ def sensitivity_command(
     """
     from detente.sim.sensitivity import MissingSALibError, analyse
 
-    with _user_errors():
+    with common.user_errors():
         if method not in ("sobol", "morris"):
             raise UsageError(f"--method: expected sobol or morris, got {method!r}")
         if samples is not None and samples < (2 if method == "morris" else 1):
@@ -140,19 +125,19 @@ def sensitivity_command(
             raise UsageError(f"--seed: expected a whole number of at least 0, got {seed}")
         if top < 1:
             raise UsageError(f"--top: expected a whole number of at least 1, got {top}")
-        name = get_model_or_fail(model).name
-        sc = _load(scenario, sheet, input_format, issue=sheet_issue)
+        name = common.model_or_fail(model).name
+        sc = common.load(scenario, sheet, input_format, issue=sheet_issue)
         if report_issue is not None and report_issue not in {i.id for i in sc.issues}:
             raise UsageError(
                 f"--issue: unknown issue {report_issue!r}"
                 f" (issues: {', '.join(i.id for i in sc.issues)})"
             )
-        per_model = _parse_params(param or [], [name])
+        per_model = common.parse_params(param or [], [name])
         sp = _spread(spread or [])
-        used_seed = _seed(sc, seed)
-        pool = _executor(executor, workers, scheduler)
-        store = _run_store(db, no_record)
-        with _progress(f"sensitivity {name}", 100) as bar:
+        used_seed = common.seed_of(sc, seed)
+        pool = common.make_executor(executor, workers, scheduler)
+        store = common.run_store(db, no_record)
+        with common.progress(f"sensitivity {name}", 100) as bar:
             # The number of evaluations is known once SALib has sampled: show percent done.
             def progress(done: int, total: int) -> None:
                 if bar is not None:
@@ -183,7 +168,7 @@ def sensitivity_command(
             "spread": spread or [],
             "issue": report_issue,
         }
-        _record(
+        common.record(
             store, "sensitivity", sc, [name], {**per_model, "options": options}, used_seed, payload
         )
     if output_format is OutputFormat.json:
@@ -199,7 +184,7 @@ def sensitivity_command(
     else:
         _print(sc, result, chosen, top)
     if plot is not None:
-        _console(stderr=True).print(f"wrote {plot}", highlight=False)
+        common.console(stderr=True).print(f"wrote {plot}", highlight=False)
 
 
 def _csv(x: float) -> str:
@@ -226,7 +211,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _print(sc: Scenario, result: SensitivityResult, issues: Sequence[str], top: int) -> None:
-    console = _console()
+    console = common.console()
     by_name = {x.name: x for x in result.inputs}
     console.print(
         f"[bold]Sensitivity — {sc.name}, {result.model}, {result.method}[/]"

@@ -1,5 +1,5 @@
 """``detente sweep``: a full-factorial grid over model parameters and shocks
-(:mod:`detente.sim.sweep`), registered on the CLI's ``app`` when imported by detente.cli."""
+(:mod:`detente.sim.sweep`)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from detente.cli import (
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
+from detente.cli.options import (
     ExecutorOpt,
+    FormatOpt,
     InputFormatOpt,
     IssueOpt,
     OutputFormat,
     ScenarioArg,
     SchedulerOpt,
     SheetOpt,
-    UsageError,
+    ShocksFileOpt,
     WorkersOpt,
-    _console,
-    _executor,
-    _load,
-    _progress,
-    _seed,
-    _user_errors,
-    app,
-    get_model_or_fail,
 )
-from detente.cli_shocks import ShocksFileOpt, _with_shocks
 from detente.scenario import Scenario
 from detente.sim.sweep import SweepResult, sweep
 
@@ -61,31 +56,29 @@ def sweep_command(
     executor: ExecutorOpt = "inline",
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
+    output_format: FormatOpt = OutputFormat.table,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
     input_format: InputFormatOpt = None,
     shocks_file: ShocksFileOpt = None,
 ) -> None:
     """Run a model on every point of a grid of parameters and shocks; forecast per issue."""
-    with _user_errors():
+    with common.user_errors():
         if draws < 0:
             raise UsageError(f"--draws: expected a whole number of at least 0, got {draws}")
         if seed is not None and seed < 0:
             raise UsageError(f"--seed: expected a whole number of at least 0, got {seed}")
-        name = get_model_or_fail(model).name
+        name = common.model_or_fail(model).name
         axes = _parse_grid(grid or [])
-        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
-        pool = _executor(executor, workers, scheduler)
+        sc = common.load(scenario, sheet, input_format, issue=issue, shocks_file=shocks_file)
+        pool = common.make_executor(executor, workers, scheduler)
         total = 1
         for values in axes.values():
             total *= len(values)
-        with _progress(f"sweep {name}", total) as progress:
+        with common.progress(f"sweep {name}", total) as progress:
             try:
                 result = sweep(
-                    sc, name, axes, _seed(sc, seed), pool, draws=draws, progress=progress
+                    sc, name, axes, common.seed_of(sc, seed), pool, draws=draws, progress=progress
                 )
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
@@ -136,7 +129,7 @@ def _g(x: float) -> str:
 
 
 def _table(sc: Scenario, result: SweepResult) -> None:  # columns: issue ids (narrow)
-    console = _console()
+    console = common.console()
     what = "one run per point" if not result.draws else f"median of {result.draws} draws"
     table = Table(title=f"{sc.name}: {result.model} sweep ({what}, seed {result.seed})")
     table.add_column("#", justify="right")

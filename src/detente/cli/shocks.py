@@ -1,6 +1,4 @@
-"""Commands added to the `detente` CLI (registered on import by detente.cli).
-
-``detente shock`` applies named shocks of the scenario together and compares with the baseline;
+"""``detente shock`` applies named shocks of the scenario together and compares with the baseline;
 ``detente compare`` runs each shock alone against the baseline. Both print, per model and
 issue, the forecasts, the differences, and which actors' moves explain them
 (:mod:`detente.sim.compare`).
@@ -12,52 +10,38 @@ import csv
 import io as _io
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
-from detente import io
-from detente.cli import (
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
+from detente.cli.options import (
     DbOpt,
+    FormatOpt,
     InputFormatOpt,
     IssueOpt,
+    ModelsOpt,
     NoRecordOpt,
     OutputFormat,
     ScenarioArg,
+    SeedOpt,
     SheetOpt,
-    UsageError,
-    _console,
-    _load,
-    _model_names,
-    _progress,
-    _record,
-    _run_store,
-    _seed,
-    _user_errors,
-    app,
+    ShocksFileOpt,
 )
 from detente.models.eu import CYCLING, UNSETTLED
 from detente.scenario import AddActor, Scenario
 from detente.sim.compare import Comparison, IssueChange, compare, notable
 
-ModelOpt = Annotated[
-    list[str] | None,
-    typer.Option("--model", "-m", help="Model to run (repeatable). Default: every model."),
-]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-ShocksFileOpt = Annotated[
-    Path | None,
+DrawsOpt = Annotated[
+    int,
     typer.Option(
-        "--shocks-file",
-        help="A YAML file of more shocks (and the sources they cite) to add to the scenario's.",
-    ),
-]
-SeedOpt = Annotated[
-    int | None,
-    typer.Option(
-        help="Seed of every random choice (default: the scenario file's seed, else 0).", min=0
+        "--draws",
+        "-n",
+        help="Also measure each change over N Monte Carlo draws of the inputs (median and"
+        " 90 % interval); changes whose interval holds 0 are marked ≈ (within noise).",
     ),
 ]
 
@@ -73,7 +57,7 @@ def shock(
             help="Shock to apply (repeatable; applied in order). NAME@R strikes after round R.",
         ),
     ] = None,
-    model: ModelOpt = None,
+    model: ModelsOpt = None,
     seed: SeedOpt = None,
     output_format: FormatOpt = OutputFormat.table,
     sheet: SheetOpt = None,
@@ -85,9 +69,9 @@ def shock(
     no_record: NoRecordOpt = False,
 ) -> None:
     """Apply named shocks of the scenario together and compare with the baseline."""
-    with _user_errors():
-        names = _model_names(model)
-        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
+    with common.user_errors():
+        names = common.model_names(model)
+        sc = common.load(scenario, sheet, input_format, issue=issue, shocks_file=shocks_file)
         shocks = _split(apply or [])
         if not shocks:
             raise UsageError(f"--apply: name at least one shock ({_available(sc)})")
@@ -104,7 +88,7 @@ def compare_command(
             "--shocks", "-s", help="Comma-separated shocks, each run alone. Default: all."
         ),
     ] = None,
-    model: ModelOpt = None,
+    model: ModelsOpt = None,
     seed: SeedOpt = None,
     output_format: FormatOpt = OutputFormat.table,
     sheet: SheetOpt = None,
@@ -116,9 +100,9 @@ def compare_command(
     no_record: NoRecordOpt = False,
 ) -> None:
     """Run the baseline and each shock side by side: forecasts, differences, who explains them."""
-    with _user_errors():
-        names = _model_names(model)
-        sc = _with_shocks(_load(scenario, sheet, input_format, issue=issue), shocks_file)
+    with common.user_errors():
+        names = common.model_names(model)
+        sc = common.load(scenario, sheet, input_format, issue=issue, shocks_file=shocks_file)
         chosen = _split(shocks or []) or list(sc.shocks)
         if not chosen:
             raise UsageError(f"scenario {sc.name!r} defines no shocks")
@@ -139,29 +123,14 @@ def _recorded(
     """Compare (all shocks together for ``shock``), record the run, return it and its JSON."""
     if draws < 0:
         raise UsageError(f"--draws must be at least 0, got {draws}")
-    store = _run_store(db, no_record)
+    store = common.run_store(db, no_record)
     result = _compare(sc, shocks, names, seed, combined=kind == "shock", draws=draws)
     payload = result.to_dict()
     params = _params(names, shocks)
     if draws:
         params["options"]["draws"] = draws
-    _record(store, kind, sc, names, params, result.seed, payload)
+    common.record(store, kind, sc, names, params, result.seed, payload)
     return result, payload
-
-
-def _with_shocks(sc: Scenario, shocks_file: Path | None) -> Scenario:
-    return sc if shocks_file is None else io.with_shocks(sc, shocks_file)
-
-
-DrawsOpt = Annotated[
-    int,
-    typer.Option(
-        "--draws",
-        "-n",
-        help="Also measure each change over N Monte Carlo draws of the inputs (median and"
-        " 90 % interval); changes whose interval holds 0 are marked ≈ (within noise).",
-    ),
-]
 
 
 def _params(names: list[str], shocks: list[str]) -> dict[str, Any]:
@@ -188,13 +157,13 @@ def _compare(
     draws: int = 0,
 ) -> Comparison:
     runs = (1 if combined else len(shocks)) * len(names)
-    with _progress("shock" if combined else "compare", runs) as progress:
+    with common.progress("shock" if combined else "compare", runs) as progress:
         try:
             return compare(
                 sc,
                 shocks,
                 names,
-                _seed(sc, seed),
+                common.seed_of(sc, seed),
                 combined=combined,
                 progress=progress,
                 draws=draws,
@@ -250,7 +219,7 @@ def _d(x: float) -> str:
 
 
 def _table(sc: Scenario, result: Comparison) -> None:
-    console = _console()
+    console = common.console()
     changes = [c for x in sc.shocks.values() for c in x.changes]
     joining = [c.add_actor for c in changes if isinstance(c, AddActor)]
     actor_title = {a.id: a.title for a in [*joining, *sc.actors]}

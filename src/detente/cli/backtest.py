@@ -1,5 +1,5 @@
 """``detente backtest``: the models against decisions with known outcomes
-(:mod:`detente.sim.backtest`), registered on the CLI's ``app`` when imported by detente.cli."""
+(:mod:`detente.sim.backtest`)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from detente.cli import (
-    OutputFormat,
-    UsageError,
-    _console,
-    _parse_params,
-    _progress,
-    _user_errors,
-    app,
-)
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
+from detente.cli.options import OutputFormat
 from detente.io.deu import read_deu
-from detente.models import get_model, models
+from detente.models import models
 from detente.serial import dumps
 from detente.sim.backtest import CAPABILITIES, REFERENCE_MODEL, BacktestResult, backtest
 from detente.sim.council import INSTITUTIONS
@@ -62,13 +57,14 @@ def backtest_command(
     ] = None,
 ) -> None:
     """Score the models on decisions with known outcomes (e.g. DEU III)."""
-    with _user_errors():
-        names = [get_model(m).name for m in model] if model else [s.name for s in models()]
+    with common.user_errors():
+        names = [common.model_or_fail(m).name for m in model] if model else None
+        names = names or [s.name for s in models()]
         if draws < 0:
             raise UsageError(f"--draws must be at least 0, got {draws}")
         data = read_deu(file)
-        per_model = _parse_params(param or [], names)
-        with _progress("backtest", len(data.with_outcome)) as progress:
+        per_model = common.parse_params(param or [], names)
+        with common.progress("backtest", len(data.with_outcome)) as progress:
             try:
                 result = backtest(
                     data,
@@ -118,7 +114,7 @@ def _csv(result: BacktestResult) -> str:
 
 
 def _print(result: BacktestResult) -> None:
-    console = _console()
+    console = common.console()
     scores = sorted(result.scores, key=lambda s: (s.issues == 0, s.mae))
     table = Table(
         title=f"Backtest — {len(result.issues)} issues of {Path(result.source).name},"

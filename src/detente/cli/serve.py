@@ -1,5 +1,4 @@
-"""``detente serve``: the web app (:mod:`detente.web`) on this machine, registered on the CLI's
-``app`` when imported by detente.cli."""
+"""``detente serve``: the web app (:mod:`detente.web`) on this machine."""
 
 from __future__ import annotations
 
@@ -8,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from detente.cli import UsageError, _console, _user_errors, app
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
 from detente.errors import InputError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -86,7 +87,7 @@ def serve(
     """Start the web app: choose or upload a scenario, edit it, run models, compare shocks and
     read the evidence in a browser. The HTTP API is described at /openapi.json; every request
     has a budget (the limits below, shown by GET /api/info)."""
-    with _user_errors():
+    with common.user_errors():
         try:
             import uvicorn
 
@@ -146,7 +147,7 @@ def serve(
         services.store()  # a bad --db fails here, in one line, not at the first run
     services.pool.start()  # the workers load the models now, not at the first run
     shown = f"[{host}]" if ":" in host else host
-    err = _console(stderr=True)
+    err = common.console(stderr=True)
     if host not in LOOPBACK:
         err.print(
             f"[yellow]warning:[/] listening on {host}: anyone who can reach this machine can"

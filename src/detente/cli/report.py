@@ -1,7 +1,4 @@
-"""Commands added to the `detente` CLI (registered on import by detente.cli).
-
-``detente report``: one self-contained HTML page of a stored run.
-"""
+"""``detente report``: one self-contained HTML page of a stored run."""
 
 from __future__ import annotations
 
@@ -10,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from detente.cli import UsageError, _console, _die, _user_errors, app
+from detente.cli import common
+from detente.cli.app import app
+from detente.cli.common import UsageError
 
 
 @app.command("report")
@@ -45,7 +44,7 @@ def report_command(
     from detente.store import StoreError, open_store
 
     target = out if out is not None else Path(f"run-{run_id}.html")
-    with _user_errors():
+    with common.user_errors():
         try:
             store = open_store(db)
             try:
@@ -58,15 +57,15 @@ def report_command(
         try:
             page = render_report(record, documents)
         except MissingExtraError as exc:
-            _die(str(exc))
+            common.die(str(exc))
         if documents is not None:
             scenario = read_yaml(f"<run {run_id}>", record.scenario_yaml.encode("utf-8"))
             problems = anchor_problems(scenario, documents)
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                _console(stderr=True).print(
+                common.console(stderr=True).print(
                     f"warning: {problems[0]}{more}", highlight=False, markup=False
                 )
         data = page.encode("utf-8")
         atomic_write(target, lambda fh: fh.write(data))
-    _console(stderr=True).print(f"wrote {target} ({len(data) / 1e6:.1f} MB)", highlight=False)
+    common.console(stderr=True).print(f"wrote {target} ({len(data) / 1e6:.1f} MB)", highlight=False)
