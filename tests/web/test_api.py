@@ -33,6 +33,9 @@ ENDPOINTS = {
     ("get", "/api/documents/{doc_id}"),
     ("get", "/api/runs"),
     ("get", "/api/runs/{run_id}"),
+    ("get", "/api/runs/{run_id}/view"),
+    ("get", "/api/runs/{run_id}/explain"),
+    ("get", "/api/runs/{run_id}/report"),
 }
 
 

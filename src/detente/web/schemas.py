@@ -7,11 +7,13 @@ schema documents the library's types rather than copies of them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from detente.scenario import Scenario
+from detente.store.record import RunKind
 from detente.web.budget import MAX_SEED
 
 _SEED = "default: the scenario's seed, else 0; at most 2**63 - 1 (what the run store records)"
@@ -146,17 +148,75 @@ class MonteCarloSummary(_Out):
 JobStatus = Literal["queued", "running", "done", "failed"]
 
 
+class SensitivityRequest(_In):
+    scenario: Scenario
+    model: str = "median"
+    method: Literal["sobol", "morris"] = Field(
+        default="sobol", description="sobol (S1, ST) or morris (mu*, sigma)"
+    )
+    samples: int | None = Field(
+        default=None,
+        ge=1,
+        description="sobol: base samples N, rounded up to a power of 2 (default 256);"
+        " morris: trajectories, at least 2 (default 32)",
+    )
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description=_SEED)
+    params: dict[str, Any] = Field(default_factory=dict)
+    spread: dict[Literal["position", "salience", "capability"], float] = Field(
+        default_factory=dict,
+        description="bounds when the scenario gives no uncertainty: position (a fraction of"
+        " the scale, default 0.1), salience (default 0.1), capability (default 0.2)",
+    )
+
+
+class SensitivityInput(_Out):
+    """One varied input: its dotted path, point value and the bounds it was varied over."""
+
+    name: str = Field(description="e.g. russia.territory.position or usa.capability")
+    value: float
+    low: float
+    high: float
+    bounds: str = Field(description="where the bounds came from")
+
+
+class RankedInput(_Out):
+    input: str
+    values: dict[str, float | None] = Field(
+        description="sobol: S1, S1_conf, ST, ST_conf; morris: mu_star, mu_star_conf, sigma, mu"
+    )
+
+
+class SensitivitySummary(_Out):
+    """What ``detente sensitivity --format json`` prints, each issue's inputs ranked."""
+
+    scenario: str
+    model: str
+    method: str
+    seed: int
+    samples: int
+    evaluations: int
+    params: dict[str, Any]
+    ranked_by: str = Field(description="ST (sobol) or mu_star (morris)")
+    metrics: list[str]
+    inputs: list[SensitivityInput]
+    ranking: dict[str, list[RankedInput]] = Field(
+        description="per issue id, every input, most influential first"
+    )
+    notes: list[str]
+
+
 class JobInfo(_Out):
-    """A background job (a Monte Carlo run) and how far it has got."""
+    """A background job (a Monte Carlo run or a sensitivity analysis) and how far it has
+    got."""
 
     id: str
-    kind: Literal["mc"]
+    kind: Literal["mc", "sensitivity"]
     status: JobStatus
-    done: int = Field(description="draws done so far")
-    total: int = Field(description="draws in all")
+    done: int = Field(description="draws (or model evaluations) done so far")
+    total: int = Field(description="draws (or model evaluations) in all")
     error: str | None = None
     run_id: int | None = Field(default=None, description="the store's id once finished")
-    result: MonteCarloSummary | None = None
+    result: MonteCarloSummary | SensitivitySummary | None = None
 
 
 class CompareRequest(_In):
@@ -244,3 +304,38 @@ class DocumentOut(_Out):
     id: str = Field(description="SHA-256 of the UTF-8 text")
     name: str
     text: str
+
+
+class Explanation(_Out):
+    """How one model reached its forecast, in sentences (``detente explain``)."""
+
+    model: str
+    title: str
+    lines: list[str]
+    notes: list[str]
+
+
+class ExplainOut(_Out):
+    run_id: int
+    scenario: str
+    models: list[Explanation]
+
+
+class StoredRun(_Out):
+    """A recorded run as the page shows it: its scenario and its results, read back through
+    the results' own types (``Trace``, ``MCResult``, ``Comparison``, ``SensitivityResult``);
+    the field of the run's kind is set (none for ``advise`` and ``discover`` runs, which
+    their report shows)."""
+
+    run_id: int
+    kind: RunKind
+    created_at: datetime
+    scenario: Scenario = Field(description="the scenario as it ran")
+    models: list[str]
+    seed: int
+    params: dict[str, Any]
+    runs: list[RunResult] = Field(default_factory=list, description="kind run: each model's")
+    mc: MonteCarloSummary | None = None
+    comparison: ComparisonOut | None = None
+    sensitivity: SensitivitySummary | None = None
+    report: str = Field(description="where to download the run's HTML report")

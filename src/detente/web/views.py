@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from detente.evidence import DocumentStore, EvidenceError, format_citation, quote
-from detente.models import ModelSpec
+from detente.models import ModelSpec, get_model
 from detente.scenario import Anchor, Citation, Estimate, Judgement, Scenario, SourceRef
-from detente.sim.montecarlo import MCResult
-from detente.trace import Trace
+from detente.serial import number, plain
+from detente.sim.compare import Comparison, IssueChange
+from detente.sim.montecarlo import QUANTILES, MCResult
+from detente.sim.sensitivity import SensitivityResult
+from detente.store.record import RunRecord
+from detente.trace import Labels, Trace
 from detente.web.schemas import (
+    ComparisonOut,
+    ContributionOut,
     EvidenceItem,
+    ExplainOut,
+    Explanation,
     FanQuantiles,
     IssueBand,
+    IssueChangeOut,
     ModelInfo,
     MonteCarloSummary,
     ParameterInfo,
     Problem,
+    RankedInput,
     RunResult,
+    SensitivityInput,
+    SensitivitySummary,
+    ShockResult,
+    StoredRun,
     ThresholdProbability,
 )
+
+FAN_STATISTIC = "c·s-weighted median of the positions"
+"""What the fan chart's quantiles are taken of (as ``MCResult.to_dict`` names it)."""
 
 _CELL_FIELDS = ("capability", "position", "salience")
 
@@ -149,36 +166,177 @@ def model_info(spec: ModelSpec) -> ModelInfo:
 
 
 def run_result(trace: Trace, record: dict[str, Any], run_id: int) -> RunResult:
-    """The page's view of a run: ``record`` is ``Trace.to_dict`` (NaN already ``None``)."""
+    """The page's view of a run just made: ``record`` is its ``Trace.to_dict`` (only its
+    scenario name and seed are read; everything else comes from the trace)."""
+    return run_view(trace, str(record["scenario"]), int(record["seed"]), run_id)
+
+
+def run_view(trace: Trace, scenario: str, seed: int, run_id: int) -> RunResult:
+    """The page's view of a run: forecast and positions by round, NaN as ``None``."""
     return RunResult(
         run_id=run_id,
-        scenario=record["scenario"],
+        scenario=scenario,
         model=trace.model,
-        seed=record["seed"],
+        seed=seed,
         actors=list(trace.actors),
         issues=list(trace.issues),
-        forecast=record["forecast"],
-        positions=[
-            [[None if math.isnan(x) else float(x) for x in row] for row in state]
-            for state in trace.positions
-        ],
-        params=record["params"],
+        forecast={k: number(v) for k, v in zip(trace.issues, trace.forecast, strict=True)},
+        positions=[[[number(x) for x in row] for row in state] for state in trace.positions],
+        params=plain(dict(trace.params)),
         notes=list(trace.notes),
     )
 
 
-def mc_summary(result: MCResult, record: dict[str, Any]) -> MonteCarloSummary:
-    """``record`` is ``MCResult.to_dict()``; the per-draw forecasts are left out."""
+def mc_summary(result: MCResult, record: dict[str, Any] | None = None) -> MonteCarloSummary:
+    """The page's view of a Monte Carlo run: its summary and fan chart, without the per-draw
+    forecasts (``record``, its ``to_dict``, is not needed: the result says it all)."""
+    summary = result.summary()
+    fan = result.fan()
     return MonteCarloSummary(
         scenario=result.scenario,
         model=result.model,
         seed=result.seed,
         draws=result.draws,
-        params=record["params"],
-        issues={k: IssueBand(**v) for k, v in record["issues"].items()},
-        thresholds=[ThresholdProbability(**t) for t in record["thresholds"]],
-        rounds=FanQuantiles(**record["rounds"]),
+        params=plain(dict(result.params)),
+        issues={k: IssueBand(**v) for k, v in summary["issues"].items()},
+        thresholds=[ThresholdProbability(**t) for t in summary["thresholds"]],
+        rounds=FanQuantiles(
+            statistic=FAN_STATISTIC,
+            quantiles=list(QUANTILES),
+            by_issue={
+                k: [[number(v) for v in fan[:, t, j]] for t in range(fan.shape[1])]
+                for j, k in enumerate(result.issues)
+            },
+        ),
         notes=list(result.notes),
+    )
+
+
+def comparison_view(result: Comparison, run_id: int) -> ComparisonOut:
+    """The page's view of a comparison (pivots only where the method gives them)."""
+    return ComparisonOut(
+        run_id=run_id,
+        scenario=result.scenario,
+        seed=result.seed,
+        models=list(result.models),
+        shocks=list(result.shocks),
+        shock_notes={s: list(result.notes.get(s, ())) for s in result.shocks},
+        baseline={m: {k: number(v) for k, v in result.baseline[m].items()} for m in result.models},
+        issues=list(result.issues),
+        results=[
+            ShockResult(
+                shock=r.shock,
+                model=r.model,
+                issues=[_change(c) for c in r.issues],
+                notes=list(r.notes),
+                timing=list(r.timing),
+            )
+            for r in result.runs
+        ],
+    )
+
+
+def _change(c: IssueChange) -> IssueChangeOut:
+    pivots = (
+        {"pivot_before": c.pivot_before, "pivot_after": c.pivot_after}
+        if c.method == "counterfactual"
+        else {}
+    )
+    return IssueChangeOut(
+        issue=c.issue,
+        baseline=number(c.baseline),
+        shocked=number(c.shocked),
+        delta=number(c.delta),
+        method=c.method,
+        explained=number(c.explained),
+        contributions=[
+            ContributionOut(
+                actor=x.actor,
+                contribution=number(x.value),
+                before=number(x.before),
+                after=number(x.after),
+            )
+            for x in c.contributions
+        ],
+        **pivots,
+    )
+
+
+def sensitivity_view(result: SensitivityResult) -> SensitivitySummary:
+    """The page's view of a sensitivity analysis: every issue's inputs, ranked."""
+    return SensitivitySummary(
+        scenario=result.scenario,
+        model=result.model,
+        method=result.method,
+        seed=result.seed,
+        samples=result.samples,
+        evaluations=result.evaluations,
+        params=plain(dict(result.params)),
+        ranked_by=result.key,
+        metrics=list(result.metrics),
+        inputs=[
+            SensitivityInput(name=x.name, value=x.value, low=x.low, high=x.high, bounds=x.bounds)
+            for x in result.inputs
+        ],
+        ranking={
+            k: [
+                RankedInput(input=r.input, values={m: number(r.values[m]) for m in result.metrics})
+                for r in result.ranking[k]
+            ]
+            for k in result.issues
+        },
+        notes=list(result.notes),
+    )
+
+
+def explanations(scenario: Scenario, traces: Sequence[Trace], run_id: int) -> ExplainOut:
+    """Each trace told in sentences, with the scenario's names for actors and issues."""
+    from detente.report.explain import explain
+
+    labels = Labels(
+        {a.id: a.title for a in scenario.actors}, {i.id: i.title for i in scenario.issues}
+    )
+    out = []
+    for trace in traces:
+        try:
+            title = get_model(trace.model).title
+        except KeyError:  # a model no longer registered: its name will do
+            title = trace.model
+        out.append(
+            Explanation(
+                model=trace.model,
+                title=title,
+                lines=explain(trace, labels),
+                notes=list(trace.notes),
+            )
+        )
+    return ExplainOut(run_id=run_id, scenario=scenario.name, models=out)
+
+
+def stored_run(record: RunRecord, scenario: Scenario) -> StoredRun:
+    """A recorded run for the page, its results loaded by their types' ``from_dict``
+    (:meth:`RunRecord.result`); ``ValueError`` for results of another shape."""
+    result = record.result()
+    views: dict[str, Any] = {}
+    if isinstance(result, list):
+        views["runs"] = [run_view(t, record.scenario_name, record.seed, record.id) for t in result]
+    elif isinstance(result, MCResult):
+        views["mc"] = mc_summary(result)
+    elif isinstance(result, Comparison):
+        views["comparison"] = comparison_view(result, record.id)
+    elif isinstance(result, SensitivityResult):
+        views["sensitivity"] = sensitivity_view(result)
+    # advise and discover runs are read (checked) but shown by their report only
+    return StoredRun(
+        run_id=record.id,
+        kind=record.kind,
+        created_at=record.created_at,
+        scenario=scenario,
+        models=list(record.models),
+        seed=record.seed,
+        params=record.params,
+        report=f"/api/runs/{record.id}/report",
+        **views,
     )
 
 

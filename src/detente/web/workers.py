@@ -49,7 +49,7 @@ Task = Callable[[Any, Progress | None], Any]
 POLL = 0.05
 """Seconds between a watching thread's checks of its worker (time, memory, cancellation)."""
 
-PRELOAD = ["detente.web.work"]
+PRELOAD = ["detente.web.work", "detente.web.stored"]
 """Imported once by the fork server, so that every worker starts with them loaded."""
 
 
@@ -116,12 +116,13 @@ class WorkerLost(WorkError):
 
 
 class Failed(WorkError):
-    """The task raised: ``kind`` is ``input`` (bad input, 422), ``store`` (503) or ``bug`` (500)."""
+    """The task raised: ``kind`` is ``input`` (bad input, 422), ``missing`` (no such run,
+    404), ``store`` (503) or ``bug`` (500)."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
-        self.status = {"input": 422, "store": 503}.get(kind, 500)
+        self.status = {"input": 422, "missing": 404, "store": 503}.get(kind, 500)
 
 
 # -- the worker process ----------------------------------------------------------------------
@@ -129,7 +130,10 @@ class Failed(WorkError):
 
 def _kind(exc: BaseException) -> str:
     from detente.store.errors import StoreError
+    from detente.web.stored import RunMissing
 
+    if isinstance(exc, RunMissing):
+        return "missing"
     if isinstance(exc, StoreError):
         return "store"
     if isinstance(exc, ValueError | InputError):
@@ -138,7 +142,7 @@ def _kind(exc: BaseException) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    if _kind(exc) in ("input", "store"):
+    if _kind(exc) in ("input", "missing", "store"):
         return " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, MemoryError):
         return "the run ran out of memory"

@@ -10,7 +10,9 @@ the routes read the app's budget (body limits are part of a route) and share its
 * :mod:`.runs`: the models and single runs;
 * :mod:`.mc`: Monte Carlo jobs, and the jobs' progress;
 * :mod:`.compare`: shocks compared with the baseline;
+* :mod:`.analysis`: explanations of recorded runs, sensitivity jobs;
 * :mod:`.structure`: a scenario's causal map with levers set, its summit (and a page);
 * :mod:`.evidence`: sources and their documents;
-* :mod:`.store`: recorded runs: the most recent, and one run as recorded.
+* :mod:`.store`: recorded runs: the most recent, one run as recorded, its view on the page
+  (its results read back through their own types) and its HTML report.
 """
