@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "sensitivity",
     "serve",
     "shocks",  # shock, compare
+    "causal",
+    "summit",
     "sweep",
 )
 """The modules that register commands, in the order of ``detente --help``."""

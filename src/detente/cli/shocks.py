@@ -34,6 +34,7 @@ from detente.cli.options import (
 from detente.models.eu import CYCLING, UNSETTLED
 from detente.scenario import AddActor, Scenario
 from detente.sim.compare import Comparison, IssueChange, compare, notable
+from detente.sim.shocks import derive
 
 DrawsOpt = Annotated[
     int,
@@ -124,6 +125,11 @@ def _recorded(
     if draws < 0:
         raise UsageError(f"--draws must be at least 0, got {draws}")
     store = common.run_store(db, no_record)
+    try:
+        # shocks detente makes (LEVER=VALUE, summit-agreement) join the recorded scenario
+        sc = derive(sc, shocks, seed=common.seed_of(sc, seed))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     result = _compare(sc, shocks, names, seed, combined=kind == "shock", draws=draws)
     payload = result.to_dict()
     params = _params(names, shocks)
