@@ -32,7 +32,8 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
 
     At least every model column keeps its full header and numbers: below ``width`` for all
     columns the issue titles wrap, and the issue's context (scale, models' range, positions,
-    spread) moves to a second table.
+    spread) moves to a second table; when the model columns alone are wider, they are dealt
+    into as many forecast tables as needed (consensus last).
     """
     arrays = sc.arrays()
     several = len(traces) > 1
@@ -58,27 +59,24 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
     widest_issue = max((len(r["issue"]) for r in rows), default=5)
     full = numbers + widest_issue + 4 + sum(len(c) + 3 for c in context)
     split = full > width
-    table = Table(title=f"Forecast — {sc.name}", title_justify="left")
-    table.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
-    if not split:
+    if split:
+        tables = _model_tables(sc, rows, names, several, width, widest_issue)
+    else:
+        table = Table(title=f"Forecast — {sc.name}", title_justify="left")
+        table.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
         table.add_column("scale", style="dim", no_wrap=True)
-    for name in names:
-        style = "bold cyan" if name == "consensus" else "bold"
-        table.add_column(name, justify="right", style=style, no_wrap=True, min_width=len(name))
-    if not split:
+        for name in names:
+            style = "bold cyan" if name == "consensus" else "bold"
+            table.add_column(name, justify="right", style=style, no_wrap=True, min_width=len(name))
         if several:
             table.add_column("models' range", justify="right", no_wrap=True)
         table.add_column("positions", justify="right", no_wrap=True)
         table.add_column("spread (sd)", justify="right", no_wrap=True)
-    for r in rows:
-        cells: list[str] = [r["issue"]]
-        if not split:
-            cells.append(r["scale"])
-        cells += r["models"] + ([r["consensus"]] if several else [])
-        if not split:
+        for r in rows:
+            cells: list[str] = [r["issue"], r["scale"]]
+            cells += r["models"] + ([r["consensus"]] if several else [])
             cells += ([r["range"]] if several else []) + [r["positions"], r["spread"]]
-        table.add_row(*cells)
-    if not split:
+            table.add_row(*cells)
         return [table]
     ctx = Table(title="Issues: scale, models' range, positions", title_justify="left")
     ctx.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
@@ -87,7 +85,42 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
     for r in rows:
         extra = [r["range"]] if several else []
         ctx.add_row(r["issue"], r["scale"], r["positions"], r["spread"], *extra)
-    return [table, ctx]
+    return [*tables, ctx]
+
+
+def _model_tables(
+    sc: Scenario,
+    rows: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    several: bool,
+    width: int,
+    widest_issue: int,
+) -> list[Table]:
+    """The forecast columns dealt into tables of at most ``width`` (issue column in each)."""
+    room = width - (min(widest_issue, 12) + 4)
+    groups: list[list[int]] = [[]]
+    used = 0
+    for j, name in enumerate(names):
+        need = max(len(name), 5) + 3
+        if groups[-1] and used + need > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(j)
+        used += need
+    tables = []
+    for g, group in enumerate(groups):
+        title = f"Forecast — {sc.name}" + (f" ({g + 1}/{len(groups)})" if len(groups) > 1 else "")
+        table = Table(title=title, title_justify="left")
+        table.add_column("issue", overflow="fold", min_width=min(widest_issue, 12))
+        for j in group:
+            name = names[j]
+            style = "bold cyan" if name == "consensus" else "bold"
+            table.add_column(name, justify="right", style=style, no_wrap=True, min_width=len(name))
+        for r in rows:
+            values = r["models"] + ([r["consensus"]] if several else [])
+            table.add_row(r["issue"], *[values[j] for j in group])
+        tables.append(table)
+    return tables
 
 
 def model_consensus(forecasts: Sequence[float]) -> tuple[float, float, float]:
@@ -118,8 +151,15 @@ def backtest_record() -> str | None:
     scores = sorted(
         (s for s in data["scores"] if s["mae"] is not None), key=lambda s: float(s["mae"])
     )
+    # The ensemble's weights were fitted on this file: its score there is in-sample.
+    scores = [s for s in scores if s["model"] != "ensemble"] + [
+        s for s in scores if s["model"] == "ensemble"
+    ]
     best, rest = scores[0], scores[1:]
-    others = ", ".join(f"{s['model']} {s['mae']:.1f}" for s in rest)
+    others = ", ".join(
+        f"{s['model']} {s['mae']:.1f}" + (" in-sample" if s["model"] == "ensemble" else "")
+        for s in rest
+    )
     return (
         f"best backtest record: {best['model']} (mean absolute error {best['mae']:.1f} points on"
         f" {best['issues']} EU decisions of DEU III; {others}; `detente backtest`)"
