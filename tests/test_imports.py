@@ -60,6 +60,29 @@ def test_the_library_loads_nothing_heavy(code: str) -> None:
     assert _loaded(code) == []
 
 
+def test_the_command_loads_nothing_heavy() -> None:
+    """Typer builds every command (and reads every option's annotations) on each call."""
+    code = (
+        "import typer.main\nfrom detente.cli import app\n"
+        "typer.main.get_command(app).make_context('detente', ['run', '--help'],"
+        " resilient_parsing=True)"
+    )
+    assert _loaded(code) == []
+
+
+def test_a_whole_run_of_the_command_loads_nothing_heavy(tmp_path: Path) -> None:
+    from detente.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    open_store(url).close()  # created (through SQLAlchemy, once)
+    code = (
+        "import sys\nfrom detente.cli import main\n"
+        "sys.argv = ['detente', 'run', '--model', 'mean', '--db', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded(code, url) == []
+
+
 def test_recording_in_a_current_sqlite_store_loads_nothing_heavy(tmp_path: Path) -> None:
     from detente.store import open_store
 

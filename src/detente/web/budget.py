@@ -22,12 +22,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
-
-from fastapi.responses import JSONResponse
+from typing import TYPE_CHECKING, Any
 
 from detente.models import ModelSpec
 from detente.scenario import Scenario
+
+if TYPE_CHECKING:  # FastAPI loads with the web app, not with the CLI's serve options
+    from fastapi.responses import JSONResponse
 
 MiB = 2**20
 GiB = 2**30
@@ -195,6 +196,8 @@ class OverBudget(Exception):
     def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
         body = {"detail": self.detail, "limit": self.limit, "value": self.value}
         body["allowed"] = self.allowed
+        from fastapi.responses import JSONResponse
+
         return JSONResponse(body, status_code=self.status, headers=dict(headers or {}))
 
 
