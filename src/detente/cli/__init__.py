@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "report",
     "runs",
     "sensitivity",
+    "advise",  # advise, discover
     "serve",
     "shocks",  # shock, compare
     "causal",

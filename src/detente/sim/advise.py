@@ -381,15 +381,6 @@ def shock_levers(ctx: LeverContext) -> list[Lever]:
     ]
 
 
-@lever_kind("custom")
-def custom_levers(ctx: LeverContext) -> list[Lever]:
-    """The levers of the plan's own (``levers:`` of a levers file), written as shocks."""
-    return [
-        shock_lever(ctx, f"custom:{name}", "custom", name, shock)
-        for name, shock in ctx.plan.levers.items()
-    ]
-
-
 def shock_lever(ctx: LeverContext, name: str, kind: str, shock_name: str, shock: Shock) -> Lever:
     """A shock as a lever: its changes as steps made to every draw; a change of another kind
     (e.g. of a causal map) makes the lever a scenario drawn again with the same seed."""
@@ -515,6 +506,15 @@ def causal_levers(ctx: LeverContext) -> list[Lever]:
                     )
                 )
     return out
+
+
+@lever_kind("custom")
+def custom_levers(ctx: LeverContext) -> list[Lever]:
+    """The levers of the plan's own (``levers:`` of a levers file), written as shocks."""
+    return [
+        shock_lever(ctx, f"custom:{name}", "custom", name, shock)
+        for name, shock in ctx.plan.levers.items()
+    ]
 
 
 def candidates(ctx: LeverContext) -> list[Lever]:
