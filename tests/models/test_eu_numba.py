@@ -45,6 +45,7 @@ IDS = ["-".join(str(v) for v in c.as_dict().values()) for c in SWITCH_SETS]
 @pytest.fixture(autouse=True)
 def _fused_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(eu_kernel.NO_NUMBA_ENV, raising=False)
+    monkeypatch.setenv(accel.MODE_ENV, "always")  # every call, however small, runs fused
     assert eu_kernel.fused_kernel_available()
 
 

@@ -248,7 +248,7 @@ def test_fulllog_bargain_tables_match_ktab() -> None:
     """Every turn's BargnUtil, BargnVote and BargnCoords, bargains identified by their parties."""
     arrays = io.read(_ktab("inputs", "dummyData_3Dim.csv")).arrays()
     prep = smp.prepare(arrays, {})
-    hist = K.simulate(prep.inputs, prep.config, [np.random.default_rng(0)])
+    hist = K.simulate(prep.inputs, prep.config, [np.random.default_rng(0)], bargain_utility=True)
     parties = {
         (int(r["Turn_t"]), r["BargnId"]): (int(r["Init_Act_i"]), int(r["Recd_Act_j"]))
         for r in _csv("dummyData_3Dim_fulllog", "bargains.csv")
@@ -266,6 +266,7 @@ def test_fulllog_bargain_tables_match_ktab() -> None:
     got, want = [], []
     for q in _csv("dummyData_3Dim_fulllog", "table_BargnUtil.csv"):
         s, brg = row(int(q["Turn_t"]), q["BargnId"])
+        assert brg.utility is not None
         got.append(brg.utility[0, s, int(q["Act_i"])])
         want.append(float(q["Util"]))
     _assert_rel(got, want, "BargnUtil")
@@ -274,6 +275,7 @@ def test_fulllog_bargain_tables_match_ktab() -> None:
         t = int(q["Turn_t"])
         (s1, brg), (s2, _) = row(t, q["BargnId_i"]), row(t, q["BargnId_j"])
         k = int(q["Act_k"])
+        assert brg.utility is not None
         # KTAB's logged votes use each actor's own (proportional) rule and capability
         got.append(cap[k] * (brg.utility[0, s1, k] - brg.utility[0, s2, k]))
         want.append(float(q["Vote"]))

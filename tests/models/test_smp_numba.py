@@ -31,6 +31,7 @@ T = TypeVar("T")
 @pytest.fixture(autouse=True)
 def _compiled_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(K.NO_NUMBA_ENV, raising=False)
+    monkeypatch.setenv(accel.MODE_ENV, "always")  # every call, however small, runs compiled
     assert K.compiled() is not None
 
 
@@ -213,7 +214,7 @@ def test_environment_variable_and_records_use_numpy(monkeypatch: pytest.MonkeyPa
     K.simulate(inputs, cfg, gens, record=False)
     assert calls
     calls.clear()
-    K.simulate(inputs, cfg, gens)  # record=True: the NumPy kernel with every turn's details
+    K.simulate(inputs, cfg, gens)  # record=True: turns in NumPy (fused loops), every detail kept
     assert not calls
     _numpy(lambda: K.simulate(inputs, cfg, gens, record=False))
     assert not calls

@@ -7,9 +7,24 @@ module decides whether they can: :func:`load` imports a compiled module on first
 ``None`` when Numba is missing, when :data:`NO_NUMBA_ENV` is set, or when Numba is installed but
 broken (then with one :class:`RuntimeWarning` per process, whichever kernel asked first).
 
-Numba compiles the kernels on their first call and keeps them in its on-disk cache (on the
-benchmark machine about 20 s for SMP and 6–14 s for eu without a cache, about half a second
-with it). The library prints nothing about it; a program that wants to say so once registers
+Numba compiles the kernels on their first call and keeps them in its on-disk cache. Compiling
+costs more than small jobs take in NumPy (CPU time on the benchmark machine: SMP's whole-turn
+batch kernel about 38 s, SMP's fused inner loops about 6 s, eu's kernel about 11 s; importing
+Numba and loading cached kernels about a second), so the compiled code is used only where it pays
+(:data:`MODE_ENV`):
+
+* :func:`choose`, for kernels that give the NumPy kernels' numbers bit for bit (SMP): a
+  process runs NumPy and counts the time the compiled module could have saved
+  (:func:`charge`); the module is used once that time, with the caller's estimate of the job at
+  hand, exceeds the cost of loading it from Numba's cache (if it is there), or the cost of
+  compiling it. This is the ski-rental rule: a job never costs more than about twice what it
+  would with the best choice made in hindsight, and small jobs never wait for a compiler.
+  Switching in the middle of a run changes no number.
+* :func:`worth`, for kernels that agree with NumPy to rounding only (eu): a rule on the size of
+  the job alone, so that the same job takes the same path and gives the same numbers whatever
+  the cache holds or the clock says.
+
+The library prints nothing about compiling; a program that wants to say so once registers
 :func:`set_compile_hook` (or :func:`announce_compiling` for a line on stderr), and the same
 news goes to this module's logger at INFO level.
 
@@ -31,7 +46,18 @@ from typing import IO, Any, TypeVar, cast
 
 NO_NUMBA_ENV = "DETENTE_NO_NUMBA"
 """Set this environment variable (to anything but ``0`` or empty) to run the NumPy kernels
-only, even where the compiled ones are available (the same numbers)."""
+only, even where the compiled ones are available (the same as ``DETENTE_NUMBA=never``)."""
+
+MODE_ENV = "DETENTE_NUMBA"
+"""When to use the compiled kernels: ``auto`` (the default: where it pays, see the module's
+docstring), ``always`` (from the first call, compiling if need be; e.g. to fill the cache
+ahead of a long job) or ``never`` (NumPy only)."""
+
+MODES = ("auto", "always", "never")
+
+LOAD_SECONDS = 1.0
+"""What importing Numba and loading a module's cached kernels costs, about (CPU seconds on the
+benchmark machine: 0.4 s for Numba, 0.3–0.7 s for SMP's kernels)."""
 
 COMPILE_MESSAGE = "compiling detente's Numba kernels (first use; cached for later runs)..."
 """What :func:`set_compile_hook`'s hook and the logger are told when compiling starts."""
@@ -52,8 +78,107 @@ _listening: list[bool] = []
 
 
 def enabled() -> bool:
-    """False when :data:`NO_NUMBA_ENV` asks for the NumPy kernels (read at every call)."""
-    return os.environ.get(NO_NUMBA_ENV, "").strip() in ("", "0")
+    """False when :data:`NO_NUMBA_ENV` or :data:`MODE_ENV` ask for the NumPy kernels only
+    (read at every call)."""
+    return mode() != "never"
+
+
+def mode() -> str:
+    """``auto``, ``always`` or ``never``: :data:`MODE_ENV`, with :data:`NO_NUMBA_ENV` meaning
+    ``never`` (read at every call; an unknown value counts as ``auto``, with one warning)."""
+    if os.environ.get(NO_NUMBA_ENV, "").strip() not in ("", "0"):
+        return "never"
+    value = os.environ.get(MODE_ENV, "").strip().lower() or "auto"
+    if value not in MODES:
+        if value not in _bad_modes:
+            _bad_modes.append(value)
+            warnings.warn(
+                f"{MODE_ENV}={value!r} is not one of {', '.join(MODES)}; using auto",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return "auto"
+    return value
+
+
+_bad_modes: list[str] = []
+
+
+# -- when the compiled kernels pay ---------------------------------------------------------------
+
+
+class _Account:
+    """What one compiled module could have saved so far in this process."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        """CPU seconds run in NumPy that the module could have run (:func:`charge`)."""
+        self.active = False
+        """Decided: the module is used from now on."""
+        self.cached: bool | None = None
+        """Whether its kernels were in Numba's cache when first looked at."""
+
+
+_accounts: dict[str, _Account] = {}
+
+
+def choose(
+    name: str, *, compile_seconds: float, expected_seconds: float = 0.0
+) -> ModuleType | None:
+    """The compiled module ``name`` if it is worth using now, else ``None`` (run NumPy and
+    :func:`charge` the time). For modules whose numbers are the NumPy kernels' bit for bit.
+
+    In mode ``auto`` (:data:`MODE_ENV`) the module is used, from then on, once the NumPy time
+    already charged plus ``expected_seconds`` (the caller's estimate of the NumPy time of the
+    job at hand) reaches :data:`LOAD_SECONDS` and its kernels are in Numba's cache
+    (:func:`in_cache`), or once the time charged reaches ``compile_seconds`` (an estimate of
+    compiling it here), or the estimate reaches twice that (an estimate may be off).
+    """
+    current = mode()
+    if current == "never":
+        return None
+    if current == "always":
+        return load(name)
+    acct = _accounts.setdefault(name, _Account())
+    if acct.active:
+        return load(name)
+    if acct.spent + expected_seconds < LOAD_SECONDS:
+        return None
+    module = load(name)
+    if module is None:
+        return None
+    if acct.cached is None:
+        acct.cached = in_cache(module)
+    if acct.cached or acct.spent >= compile_seconds or expected_seconds >= 2.0 * compile_seconds:
+        acct.active = True
+        return module
+    return None
+
+
+def charge(name: str, seconds: float) -> None:
+    """Count ``seconds`` of NumPy work that the compiled module ``name`` could have done
+    (see :func:`choose`)."""
+    with _lock:
+        _accounts.setdefault(name, _Account()).spent += max(0.0, seconds)
+
+
+def worth(expected_seconds: float, compile_seconds: float) -> bool:
+    """Whether to use a compiled module whose numbers agree with NumPy's to rounding only: in
+    mode ``auto``, when the job's estimated NumPy time reaches ``compile_seconds`` (a rule on
+    the job alone, so the same job always takes the same path)."""
+    current = mode()
+    return current == "always" or (current == "auto" and expected_seconds >= compile_seconds)
+
+
+def in_cache(module: ModuleType) -> bool:
+    """Whether every kernel in ``module.CACHED_KERNELS`` has compiled code in Numba's on-disk
+    cache for its current source (so that loading the module compiles nothing big). False when
+    that cannot be told (a Numba without this cache layout)."""
+    kernels = getattr(module, "CACHED_KERNELS", ())
+    try:
+        return bool(kernels) and all(bool(k._cache._cache_file._load_index()) for k in kernels)
+    except Exception:  # Numba's cache internals differ: assume nothing is cached
+        return False
 
 
 def load(name: str) -> ModuleType | None:

@@ -289,8 +289,8 @@ def simulate(
     record
         Keep the per-pair arrays (``[B, T, n, n]``). Turn off for large Monte Carlo batches:
         without them, the run goes to the fused Numba kernel
-        (:mod:`detente.models.eu_numba`, same results to rounding) when Numba is installed and the
-        environment variable ``DETENTE_NO_NUMBA`` is not set.
+        (:mod:`detente.models.eu_numba`, same results to rounding) when Numba is installed and
+        the call is large enough that compiling it pays (:func:`uses_fused_kernel`).
 
     Returns
     -------
@@ -325,7 +325,7 @@ def simulate(
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"Q must lie in [0, 1], got {q}")
     b_total, n = x0.shape
-    fused = _fused_kernel() if not record and b_total > 0 and n > 0 else None
+    fused = _fused_kernel() if not record and uses_fused_kernel(b_total, n, rounds) else None
     if fused is not None:
         out = fused(c, x0, s, rounds, q, ch)
     else:
@@ -371,6 +371,30 @@ def _fused_kernel() -> Callable[..., dict[str, NDArray[Any]]] | None:
         return None
     fused: Callable[..., dict[str, NDArray[Any]]] = module.simulate_fused
     return fused
+
+
+FUSED_COMPILE_SECONDS = 11.0
+"""Compiling :mod:`detente.models.eu_numba` on the benchmark machine, about (CPU seconds;
+measured 10.7 s)."""
+
+
+def numpy_seconds(b: int, n: int, rounds: int) -> float:
+    """A rough estimate of the NumPy kernel's CPU time for ``b`` replicates of ``n`` actors
+    over ``rounds`` rounds (about a microsecond per replicate, round and pair of actors on the
+    benchmark machine)."""
+    return 1e-6 * b * rounds * max(n, 4) ** 2
+
+
+def uses_fused_kernel(b: int, n: int, rounds: int) -> bool:
+    """Whether ``simulate(..., record=False)`` of ``b`` replicates, ``n`` actors and ``rounds``
+    rounds runs the fused kernel: where Numba is available and
+    :func:`detente.models.accel.worth` says the call pays for compiling it. The fused kernel
+    agrees with this module to rounding only, so the choice depends on the call alone, never
+    on Numba's cache or the clock: the same call gives the same numbers.
+    ``DETENTE_NUMBA=always`` uses it for every call."""
+    if b < 1 or n < 1 or not accel.worth(numpy_seconds(b, n, rounds), FUSED_COMPILE_SECONDS):
+        return False
+    return _fused_kernel() is not None
 
 
 def fused_kernel_available() -> bool:

@@ -18,6 +18,7 @@ The numerics are in :mod:`detente.models.smp_kernel`; this module prepares the i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -599,7 +600,9 @@ def run_batch(
     )
 
 
-def _issue_map(values: F, issues: Sequence[str]) -> dict[str, float]:
+def _issue_map(values: F | list[float], issues: Sequence[str]) -> dict[str, float]:
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
     return {k: float(v) for k, v in zip(issues, values, strict=True)}
 
 
@@ -608,20 +611,20 @@ def _outcomes(
 ) -> list[dict[str, Any]]:
     """The distinct positions: representative actor (its position is the outcome's), members
     and probability."""
-    out = []
-    for g in map(int, np.flatnonzero(rep)):
-        members = [actors[int(i)] for i in np.flatnonzero(group == g)]
-        out.append(
-            {"representative": actors[g], "actors": members, "probability": float(p_actor[g])}
-        )
-    return out
+    members: dict[int, list[str]] = {}
+    for i, g in enumerate(group.tolist()):
+        members.setdefault(g, []).append(actors[i])
+    p = p_actor.tolist()
+    return [
+        {"representative": actors[g], "actors": members.get(g, []), "probability": p[g]}
+        for g in np.flatnonzero(rep).tolist()
+    ]
 
 
 def _build_trace(
     arrays: ScenarioArrays, params: Mapping[str, Any], prep: Prepared, hist: K.History
 ) -> Trace:
     actors, issues = arrays.actors, arrays.issues
-    n = len(actors)
     low, span = prep.low, prep.span
 
     def scale(v: F) -> F:
@@ -633,16 +636,16 @@ def _build_trace(
     cfg = prep.config
     per_turn: list[dict[str, Any]] = []
     notes = list(prep.notes)
+    w = prep.inputs.capability[:, None] * prep.salience
     for t in range(turns + 1):
         state_x = hist.positions[t][:1]
         p_act, rep, group = hist.win[t][:1], hist.representative[t][:1], hist.group[t][:1]
         fc = K.outcome_mean(state_x, hist.outcome[t][:1])[0]
-        w = prep.inputs.capability[:, None] * prep.salience
         cs = (w * state_x[0]).sum(axis=0) / w.sum(axis=0)
         entry: dict[str, Any] = {
             "turn": t,
-            "risk_attitudes": {a: float(v) for a, v in zip(actors, hist.risk[t][0], strict=True)},
-            "win_probability": {a: float(v) for a, v in zip(actors, p_act[0], strict=True)},
+            "risk_attitudes": dict(zip(actors, hist.risk[t][0].tolist(), strict=True)),
+            "win_probability": dict(zip(actors, p_act[0].tolist(), strict=True)),
             "outcomes": _outcomes(p_act[0], rep[0], group[0], actors),
             "forecast": _issue_map(scale(fc), issues),
             "weighted_mean": _issue_map(scale(cs), issues),
@@ -663,7 +666,7 @@ def _build_trace(
             rec = hist.records[t]
             entry["challenges"] = _challenge_list(rec.challenges, actors)
             entry["bargains"], entry["moves"] = _bargain_list(
-                t, rec, hist.positions[t][0], scale, actors, issues, n
+                t, rec, positions[t], scale, actors, issues
             )
         per_turn.append(entry)
     final = per_turn[-1]
@@ -708,25 +711,37 @@ def _outcome_position(
     return _issue_map(final[i], issues)
 
 
-def _num(v: float) -> float | None:
-    return None if not np.isfinite(v) else float(v)
-
-
 def _challenge_list(ch: K.Challenges, actors: Sequence[str]) -> list[dict[str, Any]]:
-    out = []
-    for i in np.flatnonzero(ch.target[0] >= 0):
-        out.append(
-            {
-                "initiator": actors[int(i)],
-                "target": actors[int(ch.target[0, i])],
-                "gain_by_initiator": _num(ch.gain_init_by_init[0, i]),
-                "p_win_by_initiator": _num(ch.p_by_init[0, i]),
-                "gain_target_by_initiator": _num(ch.gain_target_by_init[0, i]),
-                "p_win_by_target": _num(ch.p_by_target[0, i]),
-                "gain_init_by_target": _num(ch.gain_init_by_target[0, i]),
-                "gain_target_by_target": _num(ch.gain_target_by_target[0, i]),
-            }
+    target = ch.target[0].tolist()
+    # Python lists: converting whole rows is much faster than taking NumPy scalars one by one
+    cols = [
+        a[0].tolist()
+        for a in (
+            ch.gain_init_by_init,
+            ch.p_by_init,
+            ch.gain_target_by_init,
+            ch.p_by_target,
+            ch.gain_init_by_target,
+            ch.gain_target_by_target,
         )
+    ]
+    keys = (
+        "gain_by_initiator",
+        "p_win_by_initiator",
+        "gain_target_by_initiator",
+        "p_win_by_target",
+        "gain_init_by_target",
+        "gain_target_by_target",
+    )
+    out = []
+    for i, t in enumerate(target):
+        if t < 0:
+            continue
+        entry: dict[str, Any] = {"initiator": actors[i], "target": actors[t]}
+        for key, col in zip(keys, cols, strict=True):
+            v = col[i]
+            entry[key] = v if math.isfinite(v) else None
+        out.append(entry)
     return out
 
 
@@ -737,67 +752,73 @@ def _bargain_list(
     scale: Any,
     actors: Sequence[str],
     issues: Sequence[str],
-    n: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every option of the turn (KTAB's ``bargains.csv``) and the moves; ``x`` are the
+    positions of the turn's state on the issues' scales."""
     brg = rec.bargains
-    opts, prob, chosen = brg.options[0], brg.prob[0], brg.chosen[0]
+    versions = brg.versions
+    opts, prob, chosen = brg.options[0].tolist(), brg.prob[0].tolist(), brg.chosen[0].tolist()
+    valid, receiver, value = brg.valid[0].tolist(), brg.receiver[0].tolist(), brg.value[0].tolist()
+    at_x, pos_i, pos_j = (
+        x.tolist(),
+        scale(brg.pos_init[0]).tolist(),
+        scale(brg.pos_rcvr[0]).tolist(),
+    )
     # where each slot (and each status quo, -1) sits in its two parties' option lists
     where: dict[tuple[int, int], int] = {}
-    for k in range(n):
-        for o, s in enumerate(opts[k]):
+    for k, row in enumerate(opts):
+        for o, s in enumerate(row):
             if s >= -1:
-                where[int(s), k] = o
+                where[s, k] = o
     listing: list[dict[str, Any]] = []
     index_of_slot: dict[int, int] = {}
-    for k in range(n):
+    for k, name in enumerate(actors):
+        sq = where[-1, k]
         listing.append(
             {
                 "turn": turn,
-                "initiator": actors[k],
+                "initiator": name,
                 "receiver": None,
                 "status_quo": True,
                 "value": 0.0,
-                "position": _issue_map(scale(x[k]), issues),
-                "init_prob": float(prob[k, where[-1, k]]),
-                "init_selected": bool(chosen[k] == where[-1, k]),
+                "position": dict(zip(issues, at_x[k], strict=True)),
+                "init_prob": prob[k][sq],
+                "init_selected": chosen[k] == sq,
                 "recd_prob": None,
                 "recd_selected": None,
             }
         )
-        for v in range(brg.versions):
-            s = k * brg.versions + v
-            if not brg.valid[0, s]:
+        for s in range(k * versions, (k + 1) * versions):
+            if not valid[s]:
                 continue
-            j = int(brg.receiver[0, s])
+            j = receiver[s]
             oi, oj = where[s, k], where[s, j]
             index_of_slot[s] = len(listing)
             listing.append(
                 {
                     "turn": turn,
-                    "initiator": actors[k],
+                    "initiator": name,
                     "receiver": actors[j],
                     "status_quo": False,
-                    "value": float(brg.value[0, s]),
-                    "position": _issue_map(scale(brg.pos_init[0, s]), issues),
-                    "receiver_position": _issue_map(scale(brg.pos_rcvr[0, s]), issues),
-                    "init_prob": float(prob[k, oi]),
-                    "init_selected": bool(chosen[k] == oi),
-                    "recd_prob": float(prob[j, oj]),
-                    "recd_selected": bool(chosen[j] == oj),
+                    "value": value[s],
+                    "position": dict(zip(issues, pos_i[s], strict=True)),
+                    "receiver_position": dict(zip(issues, pos_j[s], strict=True)),
+                    "init_prob": prob[k][oi],
+                    "init_selected": chosen[k] == oi,
+                    "recd_prob": prob[j][oj],
+                    "recd_selected": chosen[j] == oj,
                 }
             )
-    moves = []
-    for k in map(int, np.flatnonzero(rec.mover[0] >= 0)):
-        s = int(rec.mover[0, k])
-        init = s // brg.versions
-        moves.append(
-            {
-                "actor": actors[k],
-                "bargain": index_of_slot[s],
-                "initiator": actors[init],
-                "receiver": actors[int(brg.receiver[0, s])],
-            }
-        )
+    moves = [
+        {
+            "actor": actors[k],
+            "bargain": index_of_slot[s],
+            "initiator": actors[s // versions],
+            "receiver": actors[receiver[s]],
+        }
+        for k, s in enumerate(rec.mover[0].tolist())
+        if s >= 0
+    ]
     return listing, moves
 
 

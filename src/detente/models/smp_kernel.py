@@ -39,6 +39,7 @@ that intermediate values agree to ~1e-15 and near-ties break the same way.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -464,37 +465,51 @@ class ConvergenceError(ValueError):
     """An iterative election did not settle; reported to the user as bad input, not a crash."""
 
 
-def election(cfg: Config, weight: F, util: F, valid: B | None = None) -> tuple[F, F, F]:
+def election(
+    cfg: Config, weight: F, util: F, valid: B | None = None, fast: ModuleType | None = None
+) -> tuple[F, F, F]:
     """``(p, C, P)``: a full KTAB election (``Model::scalarPCE``) over options ``a``.
 
     ``util[..., m, a]`` utilities of voters to options, ``weight[..., m]`` voting weights.
+    ``fast``: :mod:`detente.models.smp_fused` for the coalitions (the same numbers), or None.
     """
-    c = coalitions(cfg.voting, weight, util, valid, cfg.chunk_elements)
+    if fast is not None and util.ndim == 3:
+        c = fast.coalitions(cfg.voting, weight, util)
+    else:
+        c = coalitions(cfg.voting, weight, util, valid, cfg.chunk_elements)
     pv = victory_probabilities(cfg.victory, c)
     p = condorcet_probabilities(cfg.pce, cfg.victory, c, pv, valid)
     return p, c, pv
 
 
-def election_rows(cfg: Config, weight: F, table: F, lead: I, rows: I, valid: B) -> F:
+def election_rows(
+    cfg: Config, weight: F, table: F, lead: I, rows: I, valid: B, fast: ModuleType | None = None
+) -> F:
     """Elections ``p[e, o]`` whose options are rows of a shared utility table.
 
     ``table[r, row, m]`` holds voter ``m``'s utility of an option once; election ``e`` chooses
     among ``table[lead[e], rows[e, o]]`` for its ``valid`` options ``o``. Each pair of options
-    is voted on once, so the work is ``Σ_e options_e² × voters``.
+    is voted on once, so the work is ``Σ_e options_e² × voters``. ``fast``: as in
+    :func:`election`.
     """
     n_e, n_opt = rows.shape
     pairs = _lower(n_opt)[None] & valid[:, :, None] & valid[:, None, :]
     ee, oa, ob = np.nonzero(pairs)
-    voters_first = np.ascontiguousarray(np.moveaxis(table, -1, 0))  # [m, r, row]
-    cab, cba = pair_strengths(
-        cfg.voting,
-        weight,
-        voters_first,
-        lead[ee],
-        rows[ee, oa],
-        rows[ee, ob],
-        cfg.chunk_elements,
-    )
+    if fast is not None:
+        cab, cba = fast.pair_strengths(
+            cfg.voting, weight, table, lead[ee], rows[ee, oa], rows[ee, ob]
+        )
+    else:
+        voters_first = np.ascontiguousarray(np.moveaxis(table, -1, 0))  # [m, r, row]
+        cab, cba = pair_strengths(
+            cfg.voting,
+            weight,
+            voters_first,
+            lead[ee],
+            rows[ee, oa],
+            rows[ee, ob],
+            cfg.chunk_elements,
+        )
     c = np.full((n_e, n_opt, n_opt), MIN_COALITION)
     c[ee, oa, ob] = cab
     c[ee, ob, oa] = cba
@@ -625,8 +640,11 @@ class State:
     """``uown[r, i, j] = u^i_ij``: each actor's own utility of each position"""
 
 
-def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
-    """Distances, risk attitudes and own utilities of a state (``SMPState::setAllAUtil``)."""
+def setup(inputs: Inputs, cfg: Config, x: F, y: F, fast: ModuleType | None = None) -> State:
+    """Distances, risk attitudes and own utilities of a state (``SMPState::setAllAUtil``).
+
+    ``fast``: :mod:`detente.models.smp_fused` for the risk election (the same numbers), or None.
+    """
     inputs = per_replicate(inputs, x.shape[0])
     sal = inputs.salience
     s2sum = salience_norm(sal)
@@ -634,7 +652,7 @@ def setup(inputs: Inputs, cfg: Config, x: F, y: F) -> State:
     om = 1.0 - d
     dm = np.minimum(d, 1.0)
     # risk-neutral utilities are 1 - d; the election counts every actor's position
-    p, _, _ = election(cfg, inputs.capability, om)
+    p, _, _ = election(cfg, inputs.capability, om, fast=fast)
     risk, flat = big_r(p, cfg.big_r_range, cfg.ktab_compat)
     rr = estimated_risk(risk[:, :, None], risk[:, None, :], cfg.big_r_adjust)
     n = x.shape[1]
@@ -743,7 +761,9 @@ def unique_positions(x: F, compat: bool) -> tuple[B, I, I]:
     return rep, group, holder
 
 
-def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, I, F]:
+def win_probabilities(
+    state: State, inputs: Inputs, cfg: Config, fast: ModuleType | None = None
+) -> tuple[F, B, I, F]:
     """Each actor's win probability and each outcome's (``SMPState::pDist(-1)``).
 
     Returns ``(p_actor[r, i], representative[r, i], group[r, i], p_outcome[r, i])`` where
@@ -759,7 +779,7 @@ def win_probabilities(state: State, inputs: Inputs, cfg: Config) -> tuple[F, B, 
     opts = order[:, :n_u]
     valid = np.take_along_axis(rep, opts, axis=-1)
     util = np.take_along_axis(state.uown, np.broadcast_to(opts[:, None, :], (r_n, n, n_u)), -1)
-    p, _, _ = election(cfg, inputs.capability, util, valid)
+    p, _, _ = election(cfg, inputs.capability, util, valid, fast)
     p_outcome = np.zeros((r_n, n))
     np.put_along_axis(p_outcome, opts, np.where(valid, p, 0.0), axis=-1)
     p_actor = np.take_along_axis(p_outcome, holder, axis=-1)
@@ -895,84 +915,129 @@ class Challenges:
     gain_target_by_target: F
 
 
-def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
-    """Every actor's best challenge, by its own estimates (``doBCN``, ``bestChallenge``).
+@dataclass
+class Contests:
+    """The principals' side of every challenge ``i → j`` as the initiator ``i`` estimates it
+    (``SMPState::probEduChlg``), ``[r, i, j]`` unless said otherwise."""
 
-    The ``n³`` third-party terms are computed for a chunk of initiators at a time:
-    ``u_mj[r, i, j, m] = u^i_mj`` is the only ``n³`` array, reduced over ``m`` at once.
-    """
+    w: F
+    """``[r, m]``: each actor's vote weight in a challenge, ``c_m S_m``."""
+    sal_tot: F
+    """``[r, m]``: total saliences ``S_m`` (the target's chance of resisting)."""
+    ucross: F
+    """``[r, i, m]``: ``u^i_{m,i}``, ``m``'s utility of ``i``'s position as ``i`` sees it."""
+    uself: F
+    """``[r, i, m]``: ``u^i_{m,m}``, ``m``'s utility of its own position as ``i`` sees it."""
+    a: F
+    """The strength of ``i``'s side from the two principals alone (from 1e-10)."""
+    b: F
+    """The strength of ``j``'s side from the two principals alone."""
+
+
+def contests(state: State, inputs: Inputs, cfg: Config) -> Contests:
+    """:class:`Contests` of a state (``n²`` work; the third parties come in
+    :func:`third_party_strengths`)."""
     r_n, n = state.x.shape[:2]
     inputs = per_replicate(inputs, r_n)
-    vr, tpc = cfg.voting, cfg.third_party
     sal_tot = np.sum(inputs.salience, axis=-1)  # [r, n]
     w = sal_tot * inputs.capability
     idx = np.arange(n)
-    rows = np.arange(r_n)[:, None]
     om, dm, rr = state.om, state.dm, state.rr
     om_t, dm_t = np.swapaxes(om, -1, -2), np.swapaxes(dm, -1, -2)
     om_d, dm_d = om[:, idx, idx], dm[:, idx, idx]
-    # u^i_{m,i} (the third party m's utility of the initiator, as i sees it) and u^i_{m,m}
     ucross = om_t * (1.0 + rr * dm_t)  # [r, i, m]
     uself = om_d[:, None, :] * (1.0 + rr * dm_d[:, None, :])  # [r, i, m]
-    uown = state.uown
-    u_ii = uown[:, idx, idx]
-    a, b = principals(vr, w[:, :, None], u_ii[:, :, None], uown, w[:, None, :], ucross, uself)
-    sj = sal_tot[:, None, :]
-    p = np.empty((r_n, n, n))
-    pji = np.empty((r_n, n, n))
-    active_third = tpc == TPC_SEMI
-    if not active_third:
-        p[:] = a / (a + b)
-        pji[:] = b / (a + b)
+    u_ii = state.uown[:, idx, idx]
+    a, b = principals(
+        cfg.voting, w[:, :, None], u_ii[:, :, None], state.uown, w[:, None, :], ucross, uself
+    )
+    return Contests(w=w, sal_tot=sal_tot, ucross=ucross, uself=uself, a=a, b=b)
+
+
+def third_party_strengths(state: State, con: Contests, cfg: Config) -> tuple[F, F]:
+    """``(A, B)[r, i, j]``: both sides' strengths in every challenge ``i → j`` with the third
+    parties' SemiCommit votes added, as ``i`` estimates them: the ``n³`` heart of a turn.
+
+    KTAB adds the third parties in index order to the principals' strengths
+    (``SMPState::probEduChlg``), and so does this: per chunk of initiators the votes are laid
+    out third parties first and added along that axis (sequential, :func:`seq_sum0`). The
+    compiled :func:`detente.models.smp_fused.third_party_strengths` adds in the same order and
+    gives the same numbers.
+    """
+    r_n, n = con.a.shape[:2]
+    # third parties lead: [m, r, i, j]
+    w_m = np.ascontiguousarray(con.w.T)[:, :, None, None]
+    om_m = np.ascontiguousarray(np.moveaxis(state.om, 1, 0))[:, :, None, :]  # om[r, m, j]
+    dm_m = np.ascontiguousarray(np.moveaxis(state.dm, 1, 0))[:, :, None, :]
+    rr_m = np.moveaxis(state.rr, 2, 0)  # rr[r, i, m]
+    uc_m, us_m = np.moveaxis(con.ucross, 2, 0), np.moveaxis(con.uself, 2, 0)
+    at, bt = np.empty((r_n, n, n)), np.empty((r_n, n, n))
+    step = max(1, cfg.chunk_elements // max(1, r_n * n * n))
+    every = np.arange(n)
+    for i0 in range(0, n, step):
+        i1 = min(n, i0 + step)
+        c = i1 - i0
+        shape = (n, r_n, c, n)
+        b1, b2, terms = np.empty(shape), np.empty(shape), np.empty((n + 1, r_n, c, n))
+        a_c, b_c = con.a[:, i0:i1], con.b[:, i0:i1]
+        _semi_commit_votes(
+            cfg.voting,
+            w_m,
+            a_c,
+            b_c,
+            om_m,
+            dm_m,
+            rr_m[:, :, i0:i1, None],
+            uc_m[:, :, i0:i1, None],
+            us_m[:, :, i0:i1, None],
+            b1,
+            b2,
+            terms[1:],
+        )
+        # the principals are no third parties of their own contest
+        ci = np.arange(c)
+        b1[ci + i0, :, ci, :] = 0.0
+        b1[every, :, :, every] = 0.0
+        terms[0] = a_c
+        np.fmax(b1, 0.0, out=terms[1:])
+        at[:, i0:i1] = seq_sum0(terms)
+        terms[0] = b_c
+        np.negative(b1, out=b1)
+        np.fmax(b1, 0.0, out=terms[1:])
+        bt[:, i0:i1] = seq_sum0(terms)
+    return at, bt
+
+
+def _initiator_odds(
+    state: State, con: Contests, cfg: Config, fast: ModuleType | None
+) -> tuple[F, F]:
+    """``(P, P')[r, i, j]``: ``i``'s estimate of its chance to win (and to lose) ``i → j``."""
+    if cfg.third_party != TPC_SEMI:
+        # KTAB's two sides are equal for every third party: they vote 0
+        a, b = con.a, con.b
+    elif fast is not None:
+        a, b = fast.third_party_strengths(cfg.voting, state, con)
     else:
-        step = max(1, cfg.chunk_elements // max(1, r_n * n * n))
-        shape = (r_n, min(step, n), n, n)
-        buf1, buf2, buf3 = np.empty(shape), np.empty(shape), np.empty(shape)
-        for i0 in range(0, n, step):
-            i1 = min(n, i0 + step)
-            c = i1 - i0
-            b1, b2, b3 = buf1[:, :c], buf2[:, :c], buf3[:, :c]
-            _semi_commit_votes(
-                vr,
-                w[:, None, None, :],
-                a[:, i0:i1, :, None],
-                b[:, i0:i1, :, None],
-                om_t[:, None],
-                dm_t[:, None],
-                rr[:, i0:i1, None, :],
-                ucross[:, i0:i1, None, :],
-                uself[:, i0:i1, None, :],
-                b1,
-                b2,
-                b3,
-            )
-            # the principals are no third parties of their own contest
-            ci = np.arange(c)
-            b1[:, ci, :, ci + i0] = 0.0
-            b1[:, :, idx, idx] = 0.0
-            pos_sum = np.fmax(b1, 0.0, out=b2).sum(axis=-1)
-            at = a[:, i0:i1] + pos_sum
-            bt = b[:, i0:i1] + (pos_sum - b1.sum(axis=-1))
-            p[:, i0:i1] = at / (at + bt)
-            pji[:, i0:i1] = bt / (at + bt)
-    gain_ii = gains(p, pji, sj, u_ii[:, :, None], uown)[0]
-    gain_ii[:, idx, idx] = -np.inf
-    best = np.where(gain_ii > MIN_GAIN, gain_ii, -np.inf)
-    target = np.argmax(best, axis=-1)
-    has = np.isfinite(np.take_along_axis(best, target[:, :, None], -1)[:, :, 0])
-    target = np.where(has, target, -1).astype(np.intp)
-    t = np.where(has, target, (idx + 1) % n)[:, :, None]  # placeholder target where none
+        a, b = third_party_strengths(state, con, cfg)
+    return a / (a + b), b / (a + b)
 
-    def pick(arr: F) -> F:
-        out: F = np.take_along_axis(arr, t, -1)[:, :, 0]
+
+def _target_view(
+    state: State, con: Contests, cfg: Config, tt: I, fast: ModuleType | None = None
+) -> tuple[F, ...]:
+    """The challenge ``i → tt[r, i]`` as its target estimates it: ``(P, P', u_ii, u_ij, u_ji,
+    u_jj)`` per initiator (``n²`` work, but some fifty passes over ``n²`` temporaries in NumPy:
+    ``fast``, :mod:`detente.models.smp_fused`, does it in one)."""
+    r_n, n = tt.shape
+    vr = cfg.voting
+    if fast is not None:
+        out: tuple[F, ...] = fast.target_view(vr, cfg.third_party == TPC_SEMI, state, con.w, tt)
         return out
-
-    p_i, pji_i = pick(p), pick(pji)
-    g_ii = pick(gain_ii)
-    g_ij = gains(p_i, pji_i, sal_tot[rows, t[:, :, 0]], pick(ucross), pick(uself))[0]
-    # the target's own estimates of the same contest (h = j), for the report and for the
-    # receiver-side bargains
-    tt = t[:, :, 0]
+    rows = np.arange(r_n)[:, None]
+    idx = np.arange(n)
+    om, dm, rr = state.om, state.dm, state.rr
+    om_t, dm_t = np.swapaxes(om, -1, -2), np.swapaxes(dm, -1, -2)
+    om_d, dm_d = om[:, idx, idx], dm[:, idx, idx]
     rr_t = rr[rows, tt]  # [r, i, m]: r^t_m
     umi_t = om_t * (1.0 + rr_t * dm_t)  # u^t_{m,i}
     umj_t = om_t[rows, tt] * (1.0 + rr_t * dm_t[rows, tt])  # u^t_{m,t}
@@ -985,28 +1050,63 @@ def challenges(state: State, inputs: Inputs, cfg: Config) -> Challenges:
 
     uii_t, uij_t = at_m(umi_t, ii), at_m(umj_t, ii)
     uji_t, ujj_t = at_m(umi_t, tt), at_m(umj_t, tt)
+    w = con.w
     a_t, b_t = principals(vr, w, uii_t, uij_t, w[rows, tt], uji_t, ujj_t)
-    if active_third:
+    if cfg.third_party == TPC_SEMI:
         v, _, _, _ = third_party_votes(
-            vr, tpc, a_t[:, :, None], b_t[:, :, None], w[:, None, :], umi_t, umj_t, umm_t
+            vr, TPC_SEMI, a_t[:, :, None], b_t[:, :, None], w[:, None, :], umi_t, umj_t, umm_t
         )
         v[:, idx, idx] = 0.0
         np.put_along_axis(v, tt[:, :, None], 0.0, axis=-1)
-        a_t = a_t + np.fmax(v, 0.0).sum(axis=-1)
-        b_t = b_t + np.fmax(-v, 0.0).sum(axis=-1)
-    p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
-    st = sal_tot[rows, tt]
-    g_it = gains(p_t, pji_t, st, uii_t, uij_t)[0]
-    g_jt = gains(p_t, pji_t, st, uji_t, ujj_t)[0]
+        # in KTAB's order: the principals' strengths, then the third parties by index
+        v_m = np.moveaxis(v, -1, 0)
+        a_t = seq_sum0(np.concatenate([a_t[None], np.fmax(v_m, 0.0)]))
+        b_t = seq_sum0(np.concatenate([b_t[None], np.fmax(-v_m, 0.0)]))
+    return a_t / (a_t + b_t), b_t / (a_t + b_t), uii_t, uij_t, uji_t, ujj_t
+
+
+def challenges(
+    state: State, inputs: Inputs, cfg: Config, fast: ModuleType | None = None
+) -> Challenges:
+    """Every actor's best challenge, by its own estimates (``doBCN``, ``bestChallenge``).
+
+    ``fast``: :mod:`detente.models.smp_fused` for the third parties' ``n³`` sums (the same
+    numbers), or None for NumPy (:func:`third_party_strengths`).
+    """
+    r_n, n = state.x.shape[:2]
+    con = contests(state, inputs, cfg)
+    idx = np.arange(n)
+    rows = np.arange(r_n)[:, None]
+    uown = state.uown
+    u_ii = uown[:, idx, idx]
+    p, pji = _initiator_odds(state, con, cfg, fast)
+    sj = con.sal_tot[:, None, :]
+    gain_ii = gains(p, pji, sj, u_ii[:, :, None], uown)[0]
+    gain_ii[:, idx, idx] = -np.inf
+    best = np.where(gain_ii > MIN_GAIN, gain_ii, -np.inf)
+    target = np.argmax(best, axis=-1)
+    has = np.isfinite(np.take_along_axis(best, target[:, :, None], -1)[:, :, 0])
+    target = np.where(has, target, -1).astype(np.intp)
+    tt = np.where(has, target, (idx + 1) % n)  # placeholder target where none
+
+    def pick(arr: F) -> F:
+        out: F = np.take_along_axis(arr, tt[:, :, None], -1)[:, :, 0]
+        return out
+
+    p_i, pji_i = pick(p), pick(pji)
+    g_ij = gains(p_i, pji_i, con.sal_tot[rows, tt], pick(con.ucross), pick(con.uself))[0]
+    # the target's own estimates of the same contest, for the report and the receiver's bargains
+    p_t, pji_t, uii_t, uij_t, uji_t, ujj_t = _target_view(state, con, cfg, tt, fast)
+    st = con.sal_tot[rows, tt]
     nan = np.where(has, 1.0, np.nan)
     return Challenges(
         target=target,
         p_by_init=p_i * nan,
-        gain_init_by_init=g_ii * nan,
+        gain_init_by_init=pick(gain_ii) * nan,
         gain_target_by_init=g_ij * nan,
         p_by_target=p_t * nan,
-        gain_init_by_target=g_it * nan,
-        gain_target_by_target=g_jt * nan,
+        gain_init_by_target=gains(p_t, pji_t, st, uii_t, uij_t)[0] * nan,
+        gain_target_by_target=gains(p_t, pji_t, st, uji_t, ujj_t)[0] * nan,
     )
 
 
@@ -1061,7 +1161,7 @@ class Bargains:
     its status quo (always option 0), ``-2`` padding, else a slot. ``prob[r, k, o]`` are the
     election's probabilities and ``chosen[r, k]`` the option taken. ``utility[r, s, m]`` is
     voter ``m``'s value of the state after bargain ``s``, the last row its status quo
-    (KTAB's ``BargnUtil``).
+    (KTAB's ``BargnUtil``); :func:`simulate` keeps it only when asked (``n²`` per turn).
     """
 
     versions: int
@@ -1073,7 +1173,7 @@ class Bargains:
     options: I
     prob: F
     chosen: I
-    utility: F
+    utility: F | None
 
 
 def make_bargains(
@@ -1188,54 +1288,25 @@ def choose_bargains(
     ch: Challenges,
     draws: F | None,
     keys: F | None = None,
+    fast: ModuleType | None = None,
 ) -> tuple[Bargains, F, I]:
     """Each actor's election over its status quo and its bargains (``updateBestBrgnPositions``).
 
     A voter's value of an option is its mean utility over all actors' positions after the
     option (only the two parties move). Returns the bargains, the new positions ``[r, n, D]``
     and the mover slot per actor (``-1`` if the actor did not move). ``keys``: the order of
-    each actor's options (:func:`option_lists`).
+    each actor's options (:func:`option_lists`); ``fast``: :mod:`detente.models.smp_fused` for
+    the ``n³`` sums and coalitions (the same numbers), or None.
     """
     r_n, n, _ = state.x.shape
     inputs = per_replicate(inputs, r_n)
     receiver, value, pos_i, pos_j, valid, versions = make_bargains(state, inputs, cfg, ch)
-    n_s = n * versions
     initiator = np.repeat(np.arange(n), versions)
     rows = np.arange(r_n)[:, None]
-    sal = inputs.salience
-    s2sum = salience_norm(sal)
     idx = np.arange(n)
-    risk = state.risk
-    # the voters' utilities of the moved positions use their own R (SMPActor::posUtil)
-    u_pi = utility(_dist_to_points(state.y, pos_i, sal, s2sum), risk[:, :, None])  # [r, m, s]
-    u_pj = utility(_dist_to_points(state.y, pos_j, sal, s2sum), risk[:, :, None])
-    uown = state.uown
-    u_sq = seq_sum(uown) / n  # [r, m]
-    u_brgn = _bargain_utilities(uown, u_pi, u_pj, initiator, np.where(valid, receiver, -1))
-    u_brgn /= n
-    # one table of voter utilities: a row per bargain, the last row the status quo
-    table = np.concatenate([np.swapaxes(u_brgn, 1, 2), u_sq[:, None, :]], axis=1)
+    table = _option_values(state, inputs, (initiator, receiver, valid), pos_i, pos_j, fast)
     options = option_lists(initiator, receiver, valid, versions, keys)
-    n_opt = options.shape[-1] - 1
-    opt_valid = options >= -1
-    rows_tab = np.where(options >= 0, options, n_s)
-    # elections grouped by their number of options (next power of two), so that one actor
-    # with many offers does not pad everyone's; padding is neutral (×1.0, +0.0) bit for bit
-    count = opt_valid.sum(axis=-1)
-    width = 2 ** np.ceil(np.log2(np.maximum(count, 1))).astype(np.intp)
-    extra = int(width.max()) - (n_opt + 1)
-    if extra > 0:
-        rows_tab = np.pad(rows_tab, ((0, 0), (0, 0), (0, extra)), constant_values=n_s)
-        opt_valid = np.pad(opt_valid, ((0, 0), (0, 0), (0, extra)))
-    prob = np.zeros((r_n, n, n_opt + 1 + max(extra, 0)))
-    prob[..., 0] = np.where(count == 1, 1.0, 0.0)  # the status quo alone
-    for size in np.unique(width[count > 1]):
-        er, ek = np.nonzero((width == size) & (count > 1))
-        prob[er, ek, :size] = election_rows(
-            cfg, inputs.capability, table, er, rows_tab[er, ek, :size], opt_valid[er, ek, :size]
-        )
-    prob = prob[..., : n_opt + 1]
-    opt_valid = opt_valid[..., : n_opt + 1]
+    prob, opt_valid = _option_elections(cfg, inputs.capability, table, options, fast)
     if draws is None:
         chosen = np.argmax(np.where(opt_valid, np.abs(prob), -1.0), axis=-1)
     else:
@@ -1267,7 +1338,71 @@ def choose_bargains(
     return brg, new_x, mover
 
 
-def _bargain_utilities(
+def _option_values(
+    state: State,
+    inputs: Inputs,
+    slots: tuple[I, I, B],
+    pos_i: F,
+    pos_j: F,
+    fast: ModuleType | None,
+) -> F:
+    """``table[r, row, m]``: voter ``m``'s value of the state after the bargain in slot
+    ``row``, the last row its status quo (KTAB's ``BargnUtil``). ``slots = (initiator[s],
+    receiver[r, s], valid[r, s])``."""
+    initiator, receiver, valid = slots
+    n = state.x.shape[1]
+    sal = inputs.salience
+    s2sum = salience_norm(sal)
+    risk = state.risk
+    # the voters' utilities of the moved positions use their own R (SMPActor::posUtil)
+    u_pi = utility(_dist_to_points(state.y, pos_i, sal, s2sum), risk[:, :, None])  # [r, m, s]
+    u_pj = utility(_dist_to_points(state.y, pos_j, sal, s2sum), risk[:, :, None])
+    uown = state.uown
+    u_sq = seq_sum(uown) / n  # [r, m]
+    rcv = np.where(valid, receiver, -1)
+    if fast is not None:
+        u_brgn = fast.bargain_utilities(uown, u_pi, u_pj, initiator, rcv)
+    else:
+        u_brgn = bargain_utilities(uown, u_pi, u_pj, initiator, rcv)
+    u_brgn /= n
+    out: F = np.concatenate([np.swapaxes(u_brgn, 1, 2), u_sq[:, None, :]], axis=1)
+    return out
+
+
+def _option_elections(
+    cfg: Config, capability: F, table: F, options: I, fast: ModuleType | None
+) -> tuple[F, B]:
+    """``(prob, valid)[r, k, o]``: each actor's election over its options (:func:`option_lists`)
+    with the values of ``table`` (:func:`_option_values`)."""
+    r_n, n, width0 = options.shape
+    n_s = table.shape[1] - 1
+    opt_valid = options >= -1
+    rows_tab = np.where(options >= 0, options, n_s)
+    # elections grouped by their number of options (next power of two), so that one actor
+    # with many offers does not pad everyone's; padding is neutral (×1.0, +0.0) bit for bit
+    count = opt_valid.sum(axis=-1)
+    width = 2 ** np.ceil(np.log2(np.maximum(count, 1))).astype(np.intp)
+    extra = int(width.max()) - width0
+    if extra > 0:
+        rows_tab = np.pad(rows_tab, ((0, 0), (0, 0), (0, extra)), constant_values=n_s)
+        opt_valid = np.pad(opt_valid, ((0, 0), (0, 0), (0, extra)))
+    prob = np.zeros((r_n, n, width0 + max(extra, 0)))
+    prob[..., 0] = np.where(count == 1, 1.0, 0.0)  # the status quo alone
+    for size in np.unique(width[count > 1]):
+        er, ek = np.nonzero((width == size) & (count > 1))
+        prob[er, ek, :size] = election_rows(
+            cfg,
+            capability,
+            table,
+            er,
+            rows_tab[er, ek, :size],
+            opt_valid[er, ek, :size],
+            fast,
+        )
+    return prob[..., :width0], opt_valid[..., :width0]
+
+
+def bargain_utilities(
     uown: F, u_pi: F, u_pj: F, initiator: I, receiver: I, chunk_elements: int = 1 << 20
 ) -> F:
     """``Σ`` over the state after each bargain of each voter's utilities, ``[r, m, s]``.
@@ -1385,6 +1520,7 @@ def simulate(
     positions: bool = False,
     draw_ahead: int = 1,
     option_keys: Callable[[int, I], F] | None = None,
+    bargain_utility: bool = False,
 ) -> History:
     """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
 
@@ -1395,15 +1531,20 @@ def simulate(
     a single run of that row (each replicate's reductions keep KTAB's order).
 
     ``record=False`` keeps the final values only; ``positions=True`` then still keeps every
-    state's positions (for fan charts), without the per-turn records and elections.
+    state's positions (for fan charts), without the per-turn records and elections. The
+    records keep each turn's challenges, bargains and elections, ``O(n)`` numbers per actor
+    and turn at most; ``bargain_utility=True`` keeps each turn's ``n × n`` table of the
+    voters' values of the bargains too (``Bargains.utility``, KTAB's ``BargnUtil``).
 
     ``draw_ahead=k`` draws the uniforms of ``k`` turns at once per replicate (the same numbers:
     a generator's stream does not depend on how it is cut), which leaves the generators up to
     ``k - 1`` turns further on than a run one turn at a time would: for callers that discard
     them.
 
-    Without ``record``, the turns run in :mod:`detente.models.smp_numba` where Numba is
-    available (see :func:`compiled`), with the same numbers.
+    The compiled kernels give the same numbers and are used where they pay
+    (:func:`detente.models.accel.choose`): without records, whole turns in
+    :mod:`detente.models.smp_numba`; otherwise the ``n³`` loops in
+    :mod:`detente.models.smp_fused`.
 
     ``cfg.thread_order`` orders each actor's options by :func:`thread_keys`, drawn from the
     replicate's generator after its choices of the turn. ``option_keys(turn, rows)`` gives the
@@ -1421,101 +1562,192 @@ def simulate(
     r_n = len(generators)
     if r_n < 1:
         raise ValueError("need at least one replicate")
-    inputs = per_replicate(inputs, r_n)
-    n = inputs.position.shape[1]
-    x0 = inputs.position.copy()
-    # without records the turns run compiled where Numba is available (the same numbers)
-    custom_order = cfg.thread_order or option_keys is not None
-    fast = None if record or custom_order else compiled()
-    versions = 2 if cfg.bargain == BM_INIT_RCVR else 1
+    run = _Run(per_replicate(inputs, r_n), cfg, generators, record, positions)
+    run.ahead = 1 if cfg.thread_order else max(1, int(draw_ahead))
+    run.option_keys = option_keys
+    run.bargain_utility = bargain_utility
+    run.start()
+    while run.active.size:
+        run.turn()
+    return run.finish()
 
-    def new_state(inp: Inputs, x: F, y: F) -> State:
-        if fast is None:
-            return setup(inp, cfg, x, y)
-        return _setup_compiled(fast, inp, cfg, x, y)
 
-    state = new_state(inputs, x0, x0.copy())
-    hist = History(turns=np.zeros(r_n, dtype=np.intp))
-    x_full, y_full = x0.copy(), x0.copy()
-    risk_full, flat_full = state.risk.copy(), state.flat.copy()
-    if record:
-        hist.positions.append(x_full.copy())
-        hist.ideals.append(y_full.copy())
-        hist.risk.append(risk_full.copy())
-        hist.flat.append(flat_full.copy())
-        _record_win(hist, win_probabilities(state, inputs, cfg), None)
-    elif positions:
-        hist.positions.append(x_full.copy())
-    active = np.arange(r_n)
-    # thread-order keys come from the same streams, after each turn's choices
-    ahead = 1 if cfg.thread_order else max(1, int(draw_ahead))
-    pending = np.empty((r_n if cfg.stochastic and ahead > 1 else 0, ahead, n))
-    first_step = np.zeros(r_n)
-    win_full = np.full((r_n, n), np.nan)
-    outcome_full = np.zeros((r_n, n))
-    group_full = np.zeros((r_n, n), dtype=np.intp)
-    turn = 0
-    live = inputs  # the inputs of the active replicates
-    while active.size:
-        turn += 1
+FUSED = "detente.models.smp_fused"
+FUSED_COMPILE_SECONDS = 6.0
+"""Compiling :mod:`detente.models.smp_fused` on the benchmark machine, about (CPU seconds, for
+one voting rule; measured 5.8 s)."""
+TURNS = "detente.models.smp_numba"
+TURNS_COMPILE_SECONDS = 40.0
+"""Compiling :mod:`detente.models.smp_numba` on the benchmark machine, about (CPU seconds;
+measured 38 s)."""
+
+
+def numpy_seconds(r_n: int, n: int, cfg: Config, turns: int = 15) -> float:
+    """A rough estimate of the NumPy kernel's CPU time for ``r_n`` replicates of ``n`` actors
+    over ``turns`` turns, for :func:`detente.models.accel.choose` (a wrong estimate costs time,
+    never numbers)."""
+    per = 2e-8 * n**3 + 1e-6 * n * n + 5e-5
+    if cfg.pce != PCE_CONDITIONAL:
+        per *= 4.0  # the Markov elections iterate until the batch's slowest has settled
+    return turns * (r_n * per + 2e-3)
+
+
+class _Run:
+    """The loop of :func:`simulate`: its state between turns and the kernels it uses."""
+
+    def __init__(
+        self,
+        inputs: Inputs,
+        cfg: Config,
+        generators: Sequence[np.random.Generator],
+        record: bool,
+        positions: bool,
+    ) -> None:
+        self.inputs, self.live, self.cfg, self.gens = inputs, inputs, cfg, generators
+        self.record, self.positions = record, positions
+        self.ahead, self.bargain_utility = 1, False
+        self.option_keys: Callable[[int, I], F] | None = None
+        r_n, n = inputs.position.shape[:2]
+        self.hist = History(turns=np.zeros(r_n, dtype=np.intp))
+        self.active = np.arange(r_n)
+        self.turn_no = 0
+        self.first_step = np.zeros(r_n)
+        self.win_full = np.full((r_n, n), np.nan)
+        self.outcome_full = np.zeros((r_n, n))
+        self.group_full = np.zeros((r_n, n), dtype=np.intp)
+        self.expected = numpy_seconds(r_n, n, cfg)
+        self.fused: ModuleType | None = None
+        self.turns: ModuleType | None = None
+
+    def _pick(self) -> None:
+        """The kernels for the next step (:func:`detente.models.accel.choose`)."""
+        custom_order = self.cfg.thread_order or self.option_keys is not None
+        if self.turns is None and not self.record and not custom_order:
+            self.turns = accel.choose(
+                TURNS, compile_seconds=TURNS_COMPILE_SECONDS, expected_seconds=self.expected
+            )
+        if self.fused is None and self.turns is None:
+            self.fused = accel.choose(
+                FUSED, compile_seconds=FUSED_COMPILE_SECONDS, expected_seconds=self.expected
+            )
+
+    def _charge(self, seconds: float) -> None:
+        """NumPy time the compiled kernels not in use could have saved."""
+        if self.turns is None and not self.record:
+            accel.charge(TURNS, seconds)
+        if self.fused is None and self.turns is None:
+            accel.charge(FUSED, seconds)
+
+    def _state(self, inp: Inputs, x: F, y: F) -> State:
+        if self.turns is not None:
+            return _setup_compiled(self.turns, inp, self.cfg, x, y)
+        return setup(inp, self.cfg, x, y, self.fused)
+
+    def _win(self, state: State, inp: Inputs) -> tuple[F, B, I, F]:
+        if self.turns is not None:
+            return _win_compiled(self.turns, state, inp, self.cfg)
+        return win_probabilities(state, inp, self.cfg, self.fused)
+
+    def start(self) -> None:
+        """The initial state."""
+        self._pick()
+        x0 = self.inputs.position.copy()
+        self.x0 = x0
+        self.state = self._state(self.inputs, x0, x0.copy())
+        self.x_full, self.y_full = x0.copy(), x0.copy()
+        self.risk_full, self.flat_full = self.state.risk.copy(), self.state.flat.copy()
+        r_n, n = x0.shape[:2]
+        self.pending = np.empty(
+            (r_n if self.cfg.stochastic and self.ahead > 1 else 0, self.ahead, n)
+        )
+        self._keep(None)
+
+    def _keep(self, rows: I | None) -> None:
+        """Append the current state to the history (as the options ask)."""
+        hist = self.hist
+        if self.record:
+            hist.positions.append(self.x_full.copy())
+            hist.ideals.append(self.y_full.copy())
+            hist.risk.append(self.risk_full.copy())
+            hist.flat.append(self.flat_full.copy())
+            inp = self.inputs if rows is None else self.live
+            _record_win(hist, self._win(self.state, inp), rows)
+        elif self.positions:
+            hist.positions.append(self.x_full.copy())
+
+    def _draws(self) -> tuple[F | None, F | None]:
+        """This turn's uniforms ``[active, n]`` and option keys of the active replicates."""
+        active, cfg, gens, n = self.active, self.cfg, self.gens, self.x_full.shape[1]
         draws = None
-        if cfg.stochastic and ahead == 1:
-            draws = np.stack([generators[int(r)].random(n) for r in active])
+        if cfg.stochastic and self.ahead == 1:
+            draws = np.stack([gens[int(r)].random(n) for r in active])
         elif cfg.stochastic:
-            k = (turn - 1) % ahead
+            k = (self.turn_no - 1) % self.ahead
             if k == 0:
                 # each replicate's own stream: a loop over the generators every `ahead` turns
-                pending[active] = np.stack([generators[int(r)].random((ahead, n)) for r in active])
-            draws = pending[active, k]
+                self.pending[active] = np.stack(
+                    [gens[int(r)].random((self.ahead, n)) for r in active]
+                )
+            draws = self.pending[active, k]
         keys = None
-        if option_keys is not None:
-            keys = option_keys(turn - 1, active)
+        if self.option_keys is not None:
+            keys = self.option_keys(self.turn_no - 1, active)
         elif cfg.thread_order:
-            keys = np.stack([thread_keys(generators[int(r)], n, versions) for r in active])
-        if fast is None:
-            ch = challenges(state, live, cfg)
-            brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws, keys)
+            versions = 2 if cfg.bargain == BM_INIT_RCVR else 1
+            keys = np.stack([thread_keys(gens[int(r)], n, versions) for r in active])
+        return draws, keys
+
+    def turn(self) -> None:
+        """One turn of the active replicates, and the end of those that stop."""
+        self.turn_no += 1
+        self._pick()
+        clock = time.thread_time()
+        draws, keys = self._draws()
+        state, live, cfg, active = self.state, self.live, self.cfg, self.active
+        if self.turns is None:
+            ch = challenges(state, live, cfg, self.fused)
+            brg, x_new, mover = choose_bargains(state, live, cfg, ch, draws, keys, self.fused)
+            if self.record:
+                if not self.bargain_utility:
+                    brg.utility = None
+                self.hist.records.append(TurnRecord(active, ch, brg, mover))
         else:
-            x_new = _turn_compiled(fast, state, live, cfg, draws)
-        y_new = new_ideals(inputs.accommodation, x_new, state.y)
+            x_new = _turn_compiled(self.turns, state, live, cfg, draws)
+        y_new = new_ideals(self.inputs.accommodation, x_new, state.y)
         step = np.sqrt(((x_new - state.x) ** 2).sum(axis=-1)).sum(axis=-1)
-        if turn == 1:
-            first_step[active] = step
-        ratio = step / (first_step[active] + STOP_MIN_DELTA)
-        stop = (turn >= cfg.max_turns) | ((turn >= STOP_MIN_TURNS) & (ratio < STOP_RATIO))
-        state = new_state(live, x_new, y_new)
-        x_full[active], y_full[active] = x_new, y_new
-        risk_full[active], flat_full[active] = state.risk, state.flat
-        hist.turns[active] = turn
-        if record:
-            hist.records.append(TurnRecord(rows=active, challenges=ch, bargains=brg, mover=mover))
-            hist.positions.append(x_full.copy())
-            hist.ideals.append(y_full.copy())
-            hist.risk.append(risk_full.copy())
-            hist.flat.append(flat_full.copy())
-            _record_win(hist, win_probabilities(state, live, cfg), active)
-        elif positions:
-            hist.positions.append(x_full.copy())
+        if self.turn_no == 1:
+            self.first_step[active] = step
+        ratio = step / (self.first_step[active] + STOP_MIN_DELTA)
+        stop = (self.turn_no >= cfg.max_turns) | (
+            (self.turn_no >= STOP_MIN_TURNS) & (ratio < STOP_RATIO)
+        )
+        self.state = self._state(live, x_new, y_new)
+        self.x_full[active], self.y_full[active] = x_new, y_new
+        self.risk_full[active], self.flat_full[active] = self.state.risk, self.state.flat
+        self.hist.turns[active] = self.turn_no
+        self._keep(active)
         if stop.any():
-            done = np.flatnonzero(stop)
-            sub = subset(state, done)
-            sub_in = subset_inputs(live, done)
-            if fast is None:
-                w_act, _, grp, p_out = win_probabilities(sub, sub_in, cfg)
-            else:
-                w_act, _, grp, p_out = _win_compiled(fast, sub, sub_in, cfg)
-            rows = active[done]
-            win_full[rows], outcome_full[rows], group_full[rows] = w_act, p_out, grp
-            keep = np.flatnonzero(~stop)
-            active = active[keep]
-            state = subset(state, keep)
-            live = subset_inputs(live, keep)
-    if not record and not positions:
-        hist.positions = [x0, x_full]
-    if not record:
-        hist.ideals = [x0.copy(), y_full]
-    hist.final_win = win_full
-    hist.final_outcome = outcome_full
-    hist.final_group = group_full
-    hist.final_risk = risk_full
-    return hist
+            self._stop(np.flatnonzero(stop))
+        self._charge(time.thread_time() - clock)
+
+    def _stop(self, done: I) -> None:
+        """The final win probabilities of the replicates ``done`` (rows of the active ones)."""
+        w_act, _, grp, p_out = self._win(subset(self.state, done), subset_inputs(self.live, done))
+        rows = self.active[done]
+        self.win_full[rows], self.outcome_full[rows], self.group_full[rows] = w_act, p_out, grp
+        keep = np.setdiff1d(np.arange(self.active.size), done)
+        self.active = self.active[keep]
+        self.state = subset(self.state, keep)
+        self.live = subset_inputs(self.live, keep)
+
+    def finish(self) -> History:
+        hist = self.hist
+        if not self.record and not self.positions:
+            hist.positions = [self.x0, self.x_full]
+        if not self.record:
+            hist.ideals = [self.x0.copy(), self.y_full]
+        hist.final_win = self.win_full
+        hist.final_outcome = self.outcome_full
+        hist.final_group = self.group_full
+        hist.final_risk = self.risk_full
+        return hist

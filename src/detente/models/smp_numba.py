@@ -1,6 +1,8 @@
 """Compiled turns of the SMP kernel (:mod:`detente.models.smp_kernel`), optional.
 
-:func:`detente.models.smp_kernel.simulate` without ``record`` runs each turn's heavy part here:
+:func:`detente.models.smp_kernel.simulate` without ``record`` runs each turn's heavy part here
+where :func:`detente.models.accel.choose` finds that it pays (compiling this module takes about
+40 s of CPU, loading it from Numba's cache under a second):
 a state's distances, risk election and utilities (:func:`setup_state`), a turn's challenges,
 bargains and bargain elections up to the new positions (:func:`turn`), and the win
 probabilities where replicates stop (:func:`win_probabilities`). The NumPy kernel does the same
@@ -33,6 +35,9 @@ from numpy.typing import NDArray
 from detente.models import smp_kernel as K
 from detente.models.accel import jit
 from detente.models.eu_numba import block_sum
+from detente.models.smp_fused import pos as _pos
+from detente.models.smp_fused import third_party_vote as _third_party_vote
+from detente.models.smp_fused import vote as _vote
 
 F = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -46,8 +51,7 @@ _VP_LINEAR, _VP_SQUARE, _VP_QUARTIC, _VP_BINARY = (
     K.VP_BINARY,
 )
 _PCE_CONDITIONAL, _PCE_MARKOV_INCENTIVE = K.PCE_CONDITIONAL, K.PCE_MARKOV_INCENTIVE
-_VR_BINARY, _VR_PROPBIN, _VR_PROP = K.VR_BINARY, K.VR_PROPBIN, K.VR_PROP
-_VR_PROPCBC, _VR_CUBIC, _VR_ASYM = K.VR_PROPCBC, K.VR_CUBIC, K.VR_ASYM
+_VR_BINARY, _VR_PROPBIN, _VR_ASYM = K.VR_BINARY, K.VR_PROPBIN, K.VR_ASYM
 _RA_ONE_THIRD, _RA_HALF, _RA_TWO_THIRDS, _RA_FULL = (
     K.RA_ONE_THIRD,
     K.RA_HALF,
@@ -138,42 +142,6 @@ def _sum(a: F, n: int, work: I64, vals: F) -> float:
             s += a[i]
         return s
     return _pairwise_sum(a, n, work, vals)
-
-
-@jit()
-def _pos(x: float) -> float:
-    """``np.fmax(x, 0.0)`` (NaN gives 0; the sign of a zero may differ, which no sum sees)."""
-    return x if x > 0.0 else 0.0
-
-
-@jit()
-def _clip1(x: float) -> float:
-    if x < -1.0:
-        return -1.0
-    if x > 1.0:
-        return 1.0
-    return x
-
-
-@jit()
-def _vote(rule: int, w: float, du: float) -> float:
-    """``smp_kernel.vote`` of one voter."""
-    if rule == _VR_PROP:
-        return w * du
-    if rule == _VR_BINARY:
-        return w * _clip1(du / 1e-8)
-    if rule == _VR_PROPBIN:
-        return w * ((1 - 0.2) * du + 0.2 * _clip1(du / 1e-8))
-    if rule == _VR_PROPCBC:
-        return w * ((1 - 0.5) * du + 0.5 * (du * du * du))
-    if rule == _VR_CUBIC:
-        return w * (du * du * du)
-    # asymmetric: losses count fully, gains two thirds
-    if du < 0.0:
-        return w * du
-    if du > 0.0:
-        return ((2.0 * w) * du) / 3.0
-    return 0.0
 
 
 @jit()
@@ -622,10 +590,6 @@ class Contests(NamedTuple):
     """Its probability of winning, as the initiator estimates it ``[n]``."""
     p_rcvr: F
     """The same contest as the target estimates it ``[n]`` (a gain with KTAB's bargains)."""
-    vbuf: F
-    """Third parties' votes ``[n]``."""
-    vbuf2: F
-    """Their positive (or negative) parts ``[n]``."""
 
 
 class Bargains(NamedTuple):
@@ -650,7 +614,7 @@ class Bargains(NamedTuple):
 
 @jit()
 def _contests(n: int) -> Contests:
-    return Contests(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    return Contests(np.empty(n, dtype=np.int64), np.empty(n), np.empty(n))
 
 
 @jit()
@@ -677,31 +641,6 @@ def _gain(p: float, pji: float, sj: float, uki: float, ukj: float) -> float:
 
 
 @jit(inline=True)
-def _third_party_vote(
-    ktab_form: bool, vr: int, wm: float, a: float, b: float, umi: float, umj: float, umm: float
-) -> float:
-    """The vote of a third party m in i's challenge of j (``a``, ``b``: the two sides'
-    strengths without third parties; ``umi``, ``umj``, ``umm``: m's utilities of i's, j's and
-    its own position, as the one estimating the contest sees them)."""
-    v0 = _vote(vr, wm, umi - umj)
-    if ktab_form:  # KTAB's form (smp_kernel.RAMP_RULES)
-        cni = a + _pos(v0)
-        cnj = b + _pos(-v0)
-        pin = cni / (cni + cnj)
-        pjn = 1.0 - pin
-        u1 = (umi + umi) + umm
-        u2 = (umj + umj) + umj
-        u3 = (umi + umi) + umi
-        u4 = (umj + umj) + umm
-        return _vote(vr, wm, (pin * u1 + pjn * u2) - (pin * u3 + pjn * u4))
-    cni = _pos(v0) + a
-    den = abs(v0) + (a + b)
-    pin = cni / den
-    t2 = (((umm + umm) - umi) - umj) * pin
-    return _vote(vr, wm, (umj - umm) + t2)
-
-
-@jit(inline=True)
 def _sides(vr: int, wi: float, wj: float, dui: float, duj: float) -> tuple[float, float]:
     """The strengths of the two sides of a challenge without third parties: the challenger
     votes by ``dui``, the target by ``duj``."""
@@ -713,11 +652,11 @@ def _sides(vr: int, wi: float, wj: float, dui: float, duj: float) -> tuple[float
 
 
 @jit(inline=True)
-def _challenges(codes: I64, act: Actors, st: State, con: Contests, work: I64, vals: F) -> None:
+def _challenges(codes: I64, act: Actors, st: State, con: Contests) -> None:
     """Each initiator's best target by its own estimates, into ``con.target`` (-1: none) and
-    ``con.p_init`` (its chance, as it estimates it). ``work``, ``vals``: :func:`_sum`'s."""
+    ``con.p_init`` (its chance, as it estimates it); the third parties in KTAB's order."""
     om, dm, rr, uown, w, sal_tot = st.om, st.dm, st.rr, st.uown, act.w, act.sal_tot
-    vbuf, vbuf2, target, p_init = con.vbuf, con.vbuf2, con.target, con.p_init
+    target, p_init = con.target, con.p_init
     n = om.shape[0]
     vr = codes[C_VOTING]
     semi = codes[C_THIRD] == _TPC_SEMI
@@ -733,20 +672,19 @@ def _challenges(codes: I64, act: Actors, st: State, con: Contests, work: I64, va
             ucross = om[j, i] * (1.0 + rr[i, j] * dm[j, i])  # u^i_{j,i}
             uself = om[j, j] * (1.0 + rr[i, j] * dm[j, j])  # u^i_{j,j}
             a, b = _sides(vr, w[i], w[j], uii - uij, ucross - uself)
+            at, bt = a, b
             if semi:
+                # KTAB's order: the principals' strengths, then each third party by index
                 for m in range(n):
                     if m == i or m == j:  # noqa: SIM109 (plain compiled comparisons)
-                        vbuf[m] = 0.0
                         continue
                     umj = om[m, j] * (1.0 + rr[i, m] * dm[m, j])
                     umi = om[m, i] * (1.0 + rr[i, m] * dm[m, i])
                     umm = om[m, m] * (1.0 + rr[i, m] * dm[m, m])
-                    vbuf[m] = _third_party_vote(ramp, vr, w[m], a, b, umi, umj, umm)
-                for m in range(n):
-                    vbuf2[m] = _pos(vbuf[m])
-                pos_sum = _sum(vbuf2, n, work, vals)
-                a, b = a + pos_sum, b + (pos_sum - _sum(vbuf, n, work, vals))
-            pij, pji = a / (a + b), b / (a + b)
+                    v = _third_party_vote(ramp, vr, w[m], a, b, umi, umj, umm)
+                    at += _pos(v)
+                    bt += _pos(-v)
+            pij, pji = at / (at + bt), bt / (at + bt)
             g = _gain(pij, pji, sal_tot[j], uii, uij)
             if g > 1e-5 and g > best:
                 best, arg, pbest = g, j, pij
@@ -756,13 +694,11 @@ def _challenges(codes: I64, act: Actors, st: State, con: Contests, work: I64, va
 
 
 @jit(inline=True)
-def _receiver_estimates(
-    codes: I64, act: Actors, st: State, con: Contests, work: I64, vals: F
-) -> None:
+def _receiver_estimates(codes: I64, act: Actors, st: State, con: Contests) -> None:
     """Each challenge as its target estimates it, into ``con.p_rcvr``: the initiator's chance,
     or with KTAB's bargains the gain the target ascribes to it."""
     om, dm, rr, w, sal_tot = st.om, st.dm, st.rr, act.w, act.sal_tot
-    vbuf, vbuf2, target, p_rcvr = con.vbuf, con.vbuf2, con.target, con.p_rcvr
+    target, p_rcvr = con.target, con.p_rcvr
     n = om.shape[0]
     vr = codes[C_VOTING]
     semi = codes[C_THIRD] == _TPC_SEMI
@@ -775,23 +711,19 @@ def _receiver_estimates(
         uji_t = om[t, i] * (1.0 + rr[t, t] * dm[t, i])
         ujj_t = om[t, t] * (1.0 + rr[t, t] * dm[t, t])
         a_t, b_t = _sides(vr, w[i], w[t], uii_t - uij_t, uji_t - ujj_t)
+        at, bt = a_t, b_t
         if semi:
             for m in range(n):
                 if m == i or m == t:  # noqa: SIM109
-                    vbuf[m] = 0.0
                     continue
                 umi = om[m, i] * (1.0 + rr[t, m] * dm[m, i])
                 umj = om[m, t] * (1.0 + rr[t, m] * dm[m, t])
                 umm = om[m, m] * (1.0 + rr[t, m] * dm[m, m])
                 # the target estimates with the votes in KTAB's form, whatever the rule
-                vbuf[m] = _third_party_vote(True, vr, w[m], a_t, b_t, umi, umj, umm)
-            for m in range(n):
-                vbuf2[m] = _pos(vbuf[m])
-            a_t = a_t + _sum(vbuf2, n, work, vals)
-            for m in range(n):
-                vbuf2[m] = _pos(-vbuf[m])
-            b_t = b_t + _sum(vbuf2, n, work, vals)
-        p_t, pji_t = a_t / (a_t + b_t), b_t / (a_t + b_t)
+                v = _third_party_vote(True, vr, w[m], a_t, b_t, umi, umj, umm)
+                at += _pos(v)
+                bt += _pos(-v)
+        p_t, pji_t = at / (at + bt), bt / (at + bt)
         if codes[C_KTAB_BARGAINS] != 0:
             p_rcvr[i] = _gain(p_t, pji_t, sal_tot[t], uii_t, uij_t)
         else:
@@ -1032,10 +964,10 @@ def _turn_block(
     for r in range(lo, hi):
         act = Actors(cap[r], sal[r], s2sum[r], sal_tot[r], w[r])
         st = State(x[r], y[r], om[r], dm[r], rr[r], uown[r], risk[r])
-        _challenges(codes, act, st, con, el.work, el.vals)
+        _challenges(codes, act, st, con)
         if codes[C_BARGAIN] != _BM_INIT_ONLY:
             # the target's own estimates of the same contests
-            _receiver_estimates(codes, act, st, con, el.work, el.vals)
+            _receiver_estimates(codes, act, st, con)
         _bargain_positions(codes, act, st.x, con, bar)
         _bargain_values(act, st, bar)
         ok[r] = _elections(codes, act, st, draws[r], stochastic, x_new[r], bar, el)
@@ -1196,3 +1128,8 @@ def turn(
     if not ok.all():
         return None
     return x_new
+
+
+CACHED_KERNELS = (_setup_block, _turn_block, _unique_block, _outcome_block)
+"""Kernels whose presence in Numba's cache means that this module loads without compiling (see
+:func:`detente.models.accel.in_cache`)."""
