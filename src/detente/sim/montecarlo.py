@@ -13,6 +13,17 @@ carries its slice of them and its replicates' own streams.
 Per round the fan chart uses the ``c·s``-weighted median of the actors' positions in each
 replicate (midpoint on an exact half-weight tie); an SMP replicate that stopped early keeps its
 final state up to the longest run's turn count.
+
+Memory is flat in the number of draws but for the forecasts themselves (8 bytes per draw and
+issue). The inputs are drawn in blocks of :data:`INPUT_BLOCK` replicates, and each block's
+chunks run and are summarised before the next block is drawn; each replicate's model stream is
+made when its chunk is (the same streams as ``spawn(R)``). The per-round medians behind the fan
+chart are kept for the first :data:`CENTRE_KEPT` replicates only (each chunk returns just those),
+and the fan chart's quantiles are computed exactly over them: exact for up to that many draws,
+and beyond it the quantiles of a sample of 10,000 independent replicates (replicates are
+independent and identically distributed, so the first ones are a uniform random sample). Their
+standard error, in probability, is ``sqrt(q(1 − q) / 10,000)``: 0.22 percentage points at the
+5 % and 95 % quantiles, 0.5 at the median (tested against all draws).
 """
 
 from __future__ import annotations
@@ -43,6 +54,15 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called after each chunk with replicates done so far."""
 
+INPUT_BLOCK = 65_536
+"""Replicates whose inputs are drawn in one call: block 0 from the input stream itself, block
+``b ≥ 1`` from that stream's child ``b``. Up to this many draws, the inputs are one draw of all
+replicates (as before blocks existed); the blocks bound the memory of larger runs."""
+
+CENTRE_KEPT = 10_000
+"""Replicates whose per-round medians are kept (:attr:`MCResult.centre`), over which the fan
+chart's quantiles are computed (see the module docstring for their accuracy)."""
+
 
 @dataclass(frozen=True, eq=False)
 class MCResult:
@@ -61,8 +81,9 @@ class MCResult:
         ``c·s``-weighted median of the positions after each round (round 0 = the drawn input).
     centre
         ``centre[replicate, round, issue]``, those medians per replicate, padded with the final
-        state; kept by :func:`monte_carlo` in the process, not written by :meth:`to_dict`
-        (``None`` after :meth:`from_dict`).
+        state, for the first :data:`CENTRE_KEPT` replicates (all of them up to that many draws);
+        kept by :func:`monte_carlo` in the process, not written by :meth:`to_dict` (``None``
+        after :meth:`from_dict`).
     thresholds
         The scenario's thresholds.
     notes
@@ -283,10 +304,62 @@ def input_draws(
 ) -> tuple[Batch, list[np.random.SeedSequence]]:
     """The drawn inputs of :func:`monte_carlo` and, for a model with ``streams``, each
     replicate's own random stream (else ``[]``): what ``seed`` gives every analysis that runs
-    on the same draws (advice, scenario discovery), so their baselines are those of ``mc``."""
+    on the same draws (advice, scenario discovery), so their baselines are those of ``mc``.
+    All at once: :func:`monte_carlo` itself goes block by block."""
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
     input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
-    batch = draw(scenario, draws, np.random.default_rng(input_seq))
-    return batch, (model_seq.spawn(draws) if streams else [])
+    blocks = [
+        _block(scenario, input_seq, start, min(draws, start + INPUT_BLOCK))
+        for start in range(0, draws, INPUT_BLOCK)
+    ]
+    batch = blocks[0] if len(blocks) == 1 else _concat(blocks)
+    return batch, (_streams(model_seq, 0, draws) if streams else [])
+
+
+def _block(scenario: Scenario, input_seq: np.random.SeedSequence, start: int, stop: int) -> Batch:
+    """The inputs of replicates ``start`` to ``stop`` (one block, see :data:`INPUT_BLOCK`)."""
+    b = start // INPUT_BLOCK
+    seq = input_seq if b == 0 else _child(input_seq, b)
+    return draw(scenario, stop - start, np.random.default_rng(seq))
+
+
+def _concat(blocks: Sequence[Batch]) -> Batch:
+    notes = tuple(dict.fromkeys(n for b in blocks for n in b.notes))
+    return Batch(
+        blocks[0].base,
+        np.concatenate([b.capability for b in blocks]),
+        np.concatenate([b.position for b in blocks]),
+        np.concatenate([b.salience for b in blocks]),
+        notes,
+    )
+
+
+def _child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """``seq.spawn(i + 1)[i]`` for a fresh ``seq``, made alone (without its siblings)."""
+    return np.random.SeedSequence(
+        seq.entropy, spawn_key=(*seq.spawn_key, i), pool_size=seq.pool_size
+    )
+
+
+def _streams(
+    model_seq: np.random.SeedSequence, start: int, stop: int
+) -> list[np.random.SeedSequence]:
+    """Replicates ``start`` to ``stop``'s model streams: ``model_seq.spawn(R)[start:stop]``."""
+    return [_child(model_seq, r) for r in range(start, stop)]
+
+
+SummaryTask = tuple[str, Batch, Mapping[str, Any], Sequence[np.random.SeedSequence], int]
+"""A chunk of :func:`monte_carlo`: model name, inputs, parameters, streams, and how many of its
+leading replicates' per-round medians to return (those among the first :data:`CENTRE_KEPT`)."""
+
+
+def run_summarised_chunk(task: SummaryTask) -> tuple[F, F, int]:
+    """One chunk of :func:`monte_carlo` (module-level, for process pools and Dask): its
+    forecasts, the per-round medians of its first ``keep`` replicates, and its round count."""
+    name, batch, params, seqs, keep = task
+    forecasts, centre = batch_function(name)(batch, params, seqs)
+    return forecasts, np.ascontiguousarray(centre[:keep]), int(centre.shape[1])
 
 
 def monte_carlo(
@@ -349,19 +422,64 @@ def monte_carlo(
     base = scenario.arrays()
     resolved = spec.resolve_params(base.parameters.get(spec.name, {}), params or {})
     batch_function(spec.name)  # fails early for a model without a batch run
-    batch, seqs = input_draws(scenario, draws, seed, streams=spec.streams)
-    results = run_chunks(spec.name, batch, resolved, seqs, size, executor, progress)
-    forecasts = np.concatenate([f for f, _ in results], axis=0)
+    input_seq, model_seq = np.random.SeedSequence(seed).spawn(2)
+    forecast_parts: list[F] = []
+    kept: list[F] = []
+    rounds = 0
+    notes: list[str] = []
+    silent_draws = 0
+    first_silent: tuple[int, int] | None = None
+    base_silent = np.nansum(base.salience, axis=-1) <= 0.0  # already so in the scenario
+    for start in range(0, draws, INPUT_BLOCK):
+        stop = min(draws, start + INPUT_BLOCK)
+        batch = _block(scenario, input_seq, start, stop)
+        notes.extend(n for n in batch.notes if n not in notes)
+        silent = (np.nansum(batch.salience, axis=-1) <= 0.0) & ~base_silent  # [r, n]
+        if silent.any():
+            silent_draws += int(silent.any(axis=-1).sum())
+            if first_silent is None:
+                r, i = (int(v) for v in np.argwhere(silent)[0])
+                first_silent = (start + r, i)
+        bounds = [(a, min(a + size, stop)) for a in range(start, stop, size)]
+        tasks: list[SummaryTask] = [
+            (
+                spec.name,
+                batch.slice(a - start, b - start),
+                resolved,
+                _streams(model_seq, a, b) if spec.streams else [],
+                max(0, min(b, CENTRE_KEPT) - a),
+            )
+            for a, b in bounds
+        ]
+        del batch
+        done = start
+
+        def finished(i: int, _result: Any, bounds: list[tuple[int, int]] = bounds) -> None:
+            nonlocal done
+            done += bounds[i][1] - bounds[i][0]
+            if progress is not None:
+                progress(done, draws)
+
+        for f, c, width in (executor or InlineExecutor()).map(
+            run_summarised_chunk, tasks, finished
+        ):
+            forecast_parts.append(f)
+            if c.shape[0]:
+                kept.append(c)
+            rounds = max(rounds, width)
+    forecasts = np.concatenate(forecast_parts, axis=0)
     if np.isinf(forecasts).any():
         r, k = (int(v) for v in np.argwhere(np.isinf(forecasts))[0])
         raise ValueError(
             f"{spec.name}: draw {r} gave an infinite forecast on issue {base.issues[k]!r}: the"
             " inputs' magnitudes exceed what double precision holds"
         )
-    parts: list[F] = [c for _, c in results]
-    rounds = max(p.shape[1] for p in parts)
-    centre = np.concatenate([pad_rounds(p, rounds) for p in parts], axis=0)
-    notes: list[str] = list(batch.notes)
+    centre = np.concatenate([pad_rounds(p, rounds) for p in kept], axis=0)
+    if draws > CENTRE_KEPT:
+        notes.append(
+            f"the fan chart's per-round quantiles are over the first {CENTRE_KEPT:,} of the"
+            f" {draws:,} draws (an independent sample; the forecasts' over all of them)"
+        )
     if not any(e.uncertainty is not None for _, e in scenario.estimates()):
         same = np.all(forecasts == forecasts[:1], axis=0) | np.all(np.isnan(forecasts), axis=0)
         notes.append(
@@ -374,12 +492,10 @@ def monte_carlo(
             + ": add an `uncertainty` to the estimates you are unsure of (README, Scenarios),"
             " or see `detente sensitivity` (it varies every input by a default spread)"
         )
-    silent = np.nansum(batch.salience, axis=-1) <= 0.0  # [R, n]
-    silent &= ~(np.nansum(base.salience, axis=-1) <= 0.0)  # not already so in the scenario
-    if silent.any():
-        r, i = (int(v) for v in np.argwhere(silent)[0])
+    if first_silent is not None:
+        r, i = first_silent
         notes.append(
-            f"{int(silent.any(axis=-1).sum())} of {draws} draws left an actor with salience 0"
+            f"{silent_draws} of {draws} draws left an actor with salience 0"
             f" on every issue (first: {base.actors[i]} in draw {r}); the models ran them with"
             " that actor indifferent (docs/smp.md §3 for smp)"
         )
