@@ -21,7 +21,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
     parser.add_argument(
-        "--only", choices=("baselines", "eu", "smp", "mc", "advise"), action="append"
+        "--only",
+        choices=("baselines", "eu", "smp", "mc", "advise", "process"),
+        action="append",
     )
     args = parser.parse_args()
     jobs: list[tuple[str, list[str]]] = [
@@ -30,6 +32,7 @@ def main() -> None:
         ("smp", [str(HERE / "bench_smp.py")]),
         ("mc", [str(HERE / "bench_mc.py")]),
         ("advise", [str(HERE / "bench_advise.py")]),
+        ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
     ]
     if args.eu_reference:
         jobs[1][1].extend(["--reference", args.eu_reference])
