@@ -27,6 +27,7 @@ ENDPOINTS = {
     ("post", "/api/mc"),
     ("get", "/api/jobs/{job_id}"),
     ("post", "/api/compare"),
+    ("post", "/api/advise"),
     ("post", "/api/causal"),
     ("post", "/api/summit"),
     ("post", "/api/evidence"),

@@ -38,6 +38,7 @@ from detente.store.errors import StoreError
 from detente.web.budget import Budget, OverBudget
 from detente.web.guard import Guard, StrictJSONRoute, too_large
 from detente.web.routes import (
+    advise,
     analysis,
     compare,
     evidence,
@@ -54,7 +55,19 @@ from detente.web.routes.pages import STATIC
 from detente.web.services import Services
 from detente.web.workers import Busy, Failed, WorkError
 
-ROUTERS = (pages, info, scenarios, runs, mc, compare, analysis, structure, evidence, store)
+ROUTERS = (
+    pages,
+    info,
+    scenarios,
+    runs,
+    mc,
+    compare,
+    analysis,
+    advise,
+    structure,
+    evidence,
+    store,
+)
 """The route modules, in the order of the API's reference (``/openapi.json``)."""
 
 

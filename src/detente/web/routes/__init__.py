@@ -11,6 +11,7 @@ the routes read the app's budget (body limits are part of a route) and share its
 * :mod:`.mc`: Monte Carlo jobs, and the jobs' progress;
 * :mod:`.compare`: shocks compared with the baseline;
 * :mod:`.analysis`: explanations of recorded runs, sensitivity jobs;
+* :mod:`.advise`: an actor's levers ranked under uncertainty (and a page);
 * :mod:`.structure`: a scenario's causal map with levers set, its summit (and a page);
 * :mod:`.evidence`: sources and their documents;
 * :mod:`.store`: recorded runs: the most recent, one run as recorded, its view on the page
