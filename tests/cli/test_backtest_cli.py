@@ -91,3 +91,23 @@ def test_draws_give_interval_coverage(tmp_path: Path) -> None:
     assert issue["q05"]["median"] <= issue["q25"]["median"] <= issue["q75"]["median"]
     _, again, _ = invoke("backtest", str(f), "-m", "median", "--draws", "30", "--format", "json")
     assert again == out  # the same seed gives the same bytes
+
+
+def test_fit_ensemble_writes_the_weights_file(tmp_path: Path) -> None:
+    deu = str(shared_path("reference", "deu", "deu3-shared.tsv"))
+    out = tmp_path / "w.json"
+    args = ("backtest", deu, "-m", "mean", "-m", "median", "-m", "nbs", "--fit-ensemble")
+    code, table, err = invoke(*args, str(out))
+    assert code == 0, err
+    assert "cross-validated MAE" in err
+    assert "nbs" in table  # the backtest itself is printed as usual
+    fit = json.loads(out.read_text())
+    assert fit["models"] == ["mean", "median", "nbs"]
+    assert abs(sum(fit["weights"].values()) - 1) < 1e-5
+    assert fit["source"] == "deu3-shared.tsv"
+    from detente.sim.stacking import weights_json
+
+    assert out.read_text() == weights_json(fit)  # the file the shipped one is made by
+    code, _, err = invoke("backtest", deu, "-m", "ensemble", "--fit-ensemble", str(out))
+    assert code != 0
+    assert "fits the ensemble's models" in err

@@ -195,6 +195,7 @@ def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: boo
         console.print(f"[dim]{record}[/]", highlight=False)
     for t in traces:
         if t.rounds > 1:
-            console.print(f"{t.model}: {t.rounds - 1} rounds", highlight=False)
+            n = t.rounds - 1
+            console.print(f"{t.model}: {n} round{'s' if n != 1 else ''}", highlight=False)
         for note in t.notes:
             console.print(f"[dim]{t.model}:[/] {note}", highlight=False)

@@ -91,7 +91,7 @@ def convert(
     target: Annotated[Path, typer.Argument(help="Output file; format from its extension.")],
     to: Annotated[
         str | None,
-        typer.Option("--to", help="Output format: yaml, csv, ktab-csv, ktab-xml, xlsx."),
+        typer.Option("--to", help="Output format: yaml, csv, ktab-csv, ktab-xml, xlsx, decide."),
     ] = None,
     sheet: SheetOpt = None,
     issue: IssueOpt = None,
