@@ -279,3 +279,12 @@ def test_parameters_are_checked() -> None:
         run(sc, "exchange", params={"rounds": 0})
     with pytest.raises(ValueError, match="at most 1"):
         run(sc, "exchange", params={"adjust_fixed": 0.7, "adjust_salience": 0.6})
+
+
+def test_too_many_possible_exchanges_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from detente.models import exchange
+
+    sc = load(shared_path("reference", "exchange", "inputs", "copenhagen.csv")).scenario
+    monkeypatch.setattr(exchange, "MAX_CANDIDATES", 20)
+    with pytest.raises(ValueError, match="11 actors × 7 issues give more than 20 possible"):
+        run(sc, "exchange")

@@ -60,6 +60,9 @@ EPS = 1e-10
 """Shifts and gains at or below this (on 0–100 × salience) are no exchange (as the program)."""
 TIE_RTOL = 1e-12
 """Two gains are tied when they differ by less than this fraction of the larger."""
+MAX_CANDIDATES = 1_000_000
+"""The most possible exchanges a round may hold (about 150 bytes each, and each executed
+exchange looks at them): pairs of actors × pairs of issues grow as n²m²."""
 
 
 @dataclass
@@ -121,6 +124,7 @@ def _candidates(x: F, s: F, w: F, total: F) -> _Candidates:
     left = x <= outcome  # False where no stance or no outcome
     iu, ju = np.triu_indices(n, 1)
     parts: list[tuple[I64, I64, I64, I64]] = []
+    count = 0
     for p in range(m - 1):
         if not total[p] > 0:
             continue
@@ -130,6 +134,13 @@ def _candidates(x: F, s: F, w: F, total: F) -> _Candidates:
             ok = present[:, p] & present[:, q]
             opposite = ok[iu] & ok[ju] & (left[iu, p] != left[ju, p]) & (left[iu, q] != left[ju, q])
             a, b = iu[opposite], ju[opposite]
+            count += len(a)
+            if count > MAX_CANDIDATES:
+                raise ValueError(
+                    f"exchange: {n} actors × {m} issues give more than {MAX_CANDIDATES:,}"
+                    " possible exchanges in a round (pairs of actors on opposite sides of pairs"
+                    " of issues); run it on fewer actors or issues"
+                )
             # I demands p: the one whose salience on p relative to q is larger (cross-multiplied
             # so that a salience of 0 needs no division); equal proportions give no gain.
             a_first = s[a, p] * s[b, q] >= s[b, p] * s[a, q]
