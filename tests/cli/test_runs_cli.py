@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from detente import io
 from detente.cli import app
 from detente.store import RunRecord, StoreError, open_store
 from detente.store import db as store_db
+from detente.store.lite import SQLiteStore
 from tests.store.conftest import pg_schema_url
 
 runner = CliRunner()
@@ -113,6 +117,33 @@ def test_a_failed_recording_prints_no_result(db: str, monkeypatch: pytest.Monkey
         assert code == 2
         assert out == ""
         assert err == "error: run store x: disk I/O error\n"
+
+
+def test_a_record_too_large_for_the_store_is_one_line_and_no_result(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store(db).close()  # at the current schema: served through sqlite3 from now on
+    connect = SQLiteStore._connect
+
+    @contextmanager
+    def limited(self: SQLiteStore) -> Iterator[sqlite3.Connection]:
+        with connect(self) as conn:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000)  # smaller than any run's record
+            yield conn
+
+    monkeypatch.setattr(SQLiteStore, "_connect", limited)
+    for args in (["run", "-f", "json"], ["mc", "-n", "10"], ["compare", "-m", "median"]):
+        code, out, err = invoke(*args, "--db", db)
+        assert code == 2
+        assert out == ""
+        assert err.startswith(f"error: cannot record the run in sqlite:///{Path(db).resolve()}:")
+        assert "at most 10,000 (fewer draws" in err
+        assert err.endswith("; --no-record runs the command without recording it\n")
+        assert err.count("\n") == 1
+    assert _records(db) == []
+    code, out, _ = invoke("run", "-f", "json", "--no-record", "--db", db)
+    assert code == 0
+    assert json.loads(out)
 
 
 def _three_runs(db: str) -> list[int]:

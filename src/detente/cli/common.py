@@ -219,14 +219,20 @@ def record(
     params: dict[str, Any],
     seed: int,
     results: Any,
-) -> None:
-    """Record a finished run. Called before anything is printed: when recording fails, the
-    command prints no result, only the one-line error (exit code 2)."""
+) -> int | None:
+    """Record a finished run (:func:`~detente.store.run_and_record`) and return its id. Called
+    before anything is printed: when recording fails, the command prints no result, only the
+    one-line error (exit code 2)."""
+    from detente.store import RecordTooLargeError, run_and_record
+
     if store is None:
-        return
+        return None
     try:
-        rec = store.record(kind, sc, models, params, seed, results)
+        done = run_and_record(store, kind, sc, models, params, seed, results)
+    except RecordTooLargeError as exc:
+        raise UsageError(f"{exc}; --no-record runs the command without recording it") from None
     finally:
         store.close()
     # on stderr, terminal or not: scripts need the id to reopen the run (stdout stays the result)
-    console(stderr=True).print(f"[dim]recorded run {rec.id} in {store.url}[/]", highlight=False)
+    console(stderr=True).print(f"[dim]recorded run {done.run_id} in {done.url}[/]", highlight=False)
+    return done.run_id

@@ -11,6 +11,9 @@ given a ``postgresql+psycopg://`` URL. Example::
     ['median']
     >>> store.close()
 
+Commands and the web app record through :func:`run_and_record`
+(:mod:`detente.store.recording`), which returns the results with the new run's id.
+
 The errors and records load without SQLAlchemy, and so does a SQLite file at the current schema
 (:mod:`detente.store.lite`): SQLAlchemy loads only to create or upgrade a store and for other
 databases (:mod:`detente.store.base` says which serves what).
@@ -20,13 +23,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from detente.store.errors import RunNotFoundError, StoreError
+from detente.store.errors import RecordTooLargeError, RunNotFoundError, StoreError
 from detente.store.record import RunKind, RunRecord, RunSummary
+from detente.store.recording import Recorded, RunJob, run_and_record
 
 if TYPE_CHECKING:
     from detente.store.base import RunStore, default_url, open_store
 
 __all__ = [
+    "RecordTooLargeError",
+    "Recorded",
+    "RunJob",
     "RunKind",
     "RunNotFoundError",
     "RunRecord",
@@ -35,6 +42,7 @@ __all__ = [
     "StoreError",
     "default_url",
     "open_store",
+    "run_and_record",
 ]
 
 _LAZY = {"RunStore", "default_url", "open_store"}

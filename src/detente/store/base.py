@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, Literal, get_args
 
 from detente.scenario import Scenario
-from detente.store.errors import StoreError
+from detente.store.errors import RecordTooLargeError, StoreError
 from detente.store.record import RunKind, RunRecord, RunSummary
 
 SCHEMA_REVISION = "0002"
@@ -30,6 +30,13 @@ this revision is opened without loading Alembic."""
 
 MAX_SEED = 2**63 - 1  # a BIGINT column
 BUSY_TIMEOUT_MS = 60_000
+
+SQLITE_DEFAULT_MAX_LENGTH = 1_000_000_000
+"""SQLite's default ``SQLITE_MAX_LENGTH``: the largest string, and the largest whole row."""
+POSTGRES_MAX_FIELD = 2**30 - 1
+"""PostgreSQL's largest value of one field (1 GB), and of one allocation such as a query's."""
+ROW_OVERHEAD = 1024
+"""Room kept beside a row's text for its integers and SQLite's record header (tens of bytes)."""
 
 COLUMNS = (
     "id",
@@ -112,10 +119,20 @@ def to_record(values: Mapping[str, Any]) -> RunRecord:
 
 def plain_json(value: Any, what: str) -> Any:
     """``value`` as stored: through JSON once, so what is read back equals what was written."""
+    return _plain_sized(value, what)[0]
+
+
+def _plain_sized(value: Any, what: str) -> tuple[Any, int]:
+    """:func:`plain_json`, and the bytes of its column's text (:func:`dump_json`)."""
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
+        text = dump_json(value)
+        return json.loads(text), _utf8_size(text)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"cannot record the run: its {what} are not plain JSON ({exc})") from None
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def dump_json(value: Any) -> str:
@@ -169,6 +186,8 @@ class RunStore:
         if not 0 <= seed <= MAX_SEED:
             raise StoreError(f"cannot record the run: seed {seed} is outside [0, 2**63 - 1]")
         yaml = write_yaml(scenario, "scenario.yaml")
+        params_plain, params_size = _plain_sized(dict(params), "parameters")
+        results_plain, results_size = _plain_sized(results, "results")
         row: dict[str, Any] = {
             "kind": kind,
             "created_at": datetime.now(UTC),
@@ -176,11 +195,19 @@ class RunStore:
             "scenario_hash": hashlib.sha256(yaml).hexdigest(),
             "scenario_yaml": yaml.decode("utf-8"),
             "models": [str(m) for m in models],
-            "params": plain_json(dict(params), "parameters"),
+            "params": params_plain,
             "seed": int(seed),
             "version": __version__,
-            "results": plain_json(results, "results"),
+            "results": results_plain,
         }
+        # Measured before the write, so that a record too large for the database is refused
+        # in one line rather than by the driver part-way through its transaction.
+        size = ROW_OVERHEAD + params_size + results_size + len(yaml)
+        size += sum(_utf8_size(row[c]) for c in ("kind", "scenario_name", "scenario_hash"))
+        size += _utf8_size(dump_json(row["models"])) + len(__version__)
+        limit = self.max_record_bytes()
+        if limit is not None and size > limit:
+            raise RecordTooLargeError(size, limit, self.url)
         return self._insert(row)
 
     def list(self, limit: int | None = None) -> builtins.list[RunSummary]:
@@ -205,6 +232,14 @@ class RunStore:
 
     def close(self) -> None:
         """Close the store's connections (it may still be used: it reconnects)."""
+
+    def max_record_bytes(self) -> int | None:
+        """The most bytes one run's record may take in this store (its scenario, parameters
+        and results as text, with room for the rest of the row): SQLite's length limit
+        (1,000,000,000 unless the library was built otherwise), PostgreSQL's 1 GB; None where
+        unknown. :meth:`record` refuses a larger record with
+        :class:`~detente.store.errors.RecordTooLargeError` before writing anything."""
+        return None
 
     # -- what each implementation provides ---------------------------------------------
 

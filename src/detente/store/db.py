@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -314,6 +315,22 @@ class AlchemyStore(RunStore):
             if session.scalar(select(Run.id).where(Run.id == run_id)) is None:
                 raise RunNotFoundError(run_id, self.url)
             session.execute(delete(Run).where(Run.id == run_id))
+
+    def max_record_bytes(self) -> int | None:
+        name = self._engine.dialect.name
+        if name == "postgresql":
+            return base.POSTGRES_MAX_FIELD
+        if name != "sqlite":
+            return None
+        try:
+            with self._engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                limit = getattr(driver, "getlimit", None)
+                if limit is None:  # another SQLite driver than the sqlite3 module
+                    return base.SQLITE_DEFAULT_MAX_LENGTH
+                return int(limit(sqlite3.SQLITE_LIMIT_LENGTH))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"run store {self.url}: {_reason(exc)}") from exc
 
     def close(self) -> None:
         self._engine.dispose()

@@ -114,6 +114,7 @@ class SQLiteStore(base.RunStore):
     def __init__(self, path: str) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
+        self._max_length: int | None = None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -151,6 +152,15 @@ class SQLiteStore(base.RunStore):
         with self._transaction(write=True) as conn:
             cursor = conn.execute(_INSERT, [stored[c] for c in base.COLUMNS[1:]])
             return base.to_record({**row, "id": cursor.lastrowid})
+
+    def max_record_bytes(self) -> int | None:
+        if self._max_length is None:  # the library's limit: the same for every connection
+            try:
+                with self._connect() as conn:
+                    self._max_length = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+            except sqlite3.Error as exc:
+                raise StoreError(f"run store {self.url}: {_reason(exc)}") from exc
+        return self._max_length
 
     def _list(self, limit: int | None) -> builtins.list[RunSummary]:
         query = f"SELECT {', '.join(base.SUMMARY)} FROM runs ORDER BY created_at DESC, id DESC"

@@ -8,8 +8,9 @@ picklable task and returns an :class:`Outcome` (or the loaded scenario); a ``pro
 total)`` callback reports Monte Carlo chunks back to the server.
 
 When the run store can be shared between processes (a file or a database server), the worker
-records the run itself and returns the finished JSON answer; with an in-memory SQLite store
-(``sqlite://``, one per process) it returns the record for the server to write.
+records the run itself, through :func:`detente.store.run_and_record` as the CLI does, and
+returns the finished JSON answer; with an in-memory SQLite store (``sqlite://``, one per
+process) it returns the run as a :class:`~detente.store.RunJob` for the server to record.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from detente.errors import InputError
 from detente.models import get_model, run
 from detente.scenario import Scenario
 from detente.store.record import RunKind
+from detente.store.recording import RunJob, run_and_record
 from detente.web import views
 from detente.web.schemas import ComparisonOut, LoadedScenario
 
@@ -38,16 +40,8 @@ _STORES: dict[str, Any] = {}
 _STORES_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Record:
-    """What :meth:`detente.store.RunStore.record` takes, for the server to write."""
-
-    kind: RunKind
-    scenario: Scenario
-    models: list[str]
-    params: dict[str, Any]
-    seed: int
-    results: Any
+Record = RunJob
+"""A finished run for the server to record (:meth:`RunJob.record_in`)."""
 
 
 @dataclass(frozen=True)
@@ -111,24 +105,27 @@ def _store(url: str) -> Any:
 
 def _finish(
     store_url: str | None,
-    record: Record,
+    record: RunJob,
     answer: Callable[[int], BaseModel],
     exclude_unset: bool = False,
 ) -> Outcome:
     """Record (here, or leave it to the server) and give the answer with its run id."""
-    if store_url is None:
+    run_id = _record(store_url, record)
+    if run_id is None:
         out = answer(0).model_dump(mode="json", exclude_unset=exclude_unset)
         return Outcome(answer=out, record=record)
-    run_id = _record(store_url, record)
     body = answer(run_id).model_dump_json(exclude_unset=exclude_unset)
     return Outcome(body=body.encode("utf-8"))
 
 
-def _record(store_url: str, record: Record) -> int:
-    saved = _store(store_url).record(
-        record.kind, record.scenario, record.models, record.params, record.seed, record.results
+def _record(store_url: str | None, job: RunJob) -> int | None:
+    """The new run's id, recorded in this process; None: the server is to record it."""
+    if store_url is None:
+        return None
+    done = run_and_record(
+        _store(store_url), job.kind, job.scenario, job.models, job.params, job.seed, job.results
     )
-    return int(saved.id)
+    return done.run_id
 
 
 def run_model(task: RunTask, progress: Progress | None = None) -> Outcome:
@@ -137,7 +134,7 @@ def run_model(task: RunTask, progress: Progress | None = None) -> Outcome:
     trace = run(sc, name, seed=task.seed, params=task.params)
     results = trace.to_dict(scenario=sc.name, seed=task.seed)
     params = {name: task.params, "options": {}}
-    record = Record("run", sc, [name], params, task.seed, results)
+    record = RunJob("run", sc, [name], params, task.seed, results)
     return _finish(task.store_url, record, lambda run_id: views.run_result(trace, results, run_id))
 
 
@@ -151,11 +148,11 @@ def monte_carlo(task: MonteCarloTask, progress: Progress | None = None) -> Outco
     )
     results = result.to_dict()
     options = {name: task.params, "options": {"draws": task.draws}}
-    record = Record("mc", sc, [name], options, task.seed, results)
+    record = RunJob("mc", sc, [name], options, task.seed, results)
     summary = views.mc_summary(result, results)
-    if task.store_url is None:
-        return Outcome(answer=summary.model_dump(mode="json"), record=record)
     run_id = _record(task.store_url, record)
+    if run_id is None:
+        return Outcome(answer=summary.model_dump(mode="json"), record=record)
     return Outcome(answer={**summary.model_dump(mode="json"), "run_id": run_id})
 
 
@@ -169,7 +166,7 @@ def compare_shocks(task: CompareTask, progress: Progress | None = None) -> Outco
     params: dict[str, Any] = {m: {} for m in names}
     params["options"] = {"shocks": task.shocks, "combined": task.combined}
     kind: RunKind = "shock" if task.combined else "compare"
-    record = Record(kind, sc, list(names), params, task.seed, results)
+    record = RunJob(kind, sc, list(names), params, task.seed, results)
     return _finish(
         task.store_url,
         record,
