@@ -36,6 +36,7 @@ ENDPOINTS = {
     ("get", "/api/runs/{run_id}"),
     ("get", "/api/runs/{run_id}/view"),
     ("get", "/api/runs/{run_id}/explain"),
+    ("post", "/api/sensitivity"),
     ("get", "/api/runs/{run_id}/report"),
 }
 

@@ -1,8 +1,9 @@
-"""Background jobs with progress: long Monte Carlo runs that the page polls.
+"""Background jobs with progress: long Monte Carlo runs and sensitivity analyses that the page
+polls.
 
 A job is a task of the worker pool (:mod:`detente.web.workers`), which reports its progress
-(``done`` of ``total`` draws) as the worker finishes chunks; an asyncio task on the server's
-event loop waits for it and keeps its result. Finished jobs are kept (the most recent
+(``done`` of ``total`` draws or evaluations) as the worker finishes chunks; an asyncio task on
+the server's event loop waits for it and keeps its result. Finished jobs are kept (the most recent
 :attr:`JobManager.keep`) so the page can fetch their result. Closing the pool (the server
 stopping) fails the unfinished jobs at once.
 """
@@ -17,10 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from detente.web.schemas import JobInfo, JobStatus, MonteCarloSummary
+from detente.web.schemas import JobInfo, JobKind, JobStatus, MonteCarloSummary, SensitivitySummary
 from detente.web.workers import Ticket
 
 Progress = Callable[[int, int], None]
+Summary = MonteCarloSummary | SensitivitySummary
 
 
 class TooManyJobs(RuntimeError):
@@ -31,18 +33,19 @@ class TooManyJobs(RuntimeError):
 class _Job:
     id: str
     total: int
+    kind: JobKind = "mc"
     status: JobStatus = "queued"
     done: int = 0
     error: str | None = None
     run_id: int | None = None
-    result: MonteCarloSummary | None = None
+    result: Summary | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def info(self) -> JobInfo:
         with self.lock:
             return JobInfo(
                 id=self.id,
-                kind="mc",
+                kind=self.kind,
                 status=self.status,
                 done=self.done,
                 total=self.total,
@@ -79,13 +82,14 @@ class JobManager:
         self,
         total: int,
         start: Callable[[Progress], Ticket],
-        finish: Callable[[Any], Awaitable[tuple[MonteCarloSummary, int]]],
+        finish: Callable[[Any], Awaitable[tuple[Summary, int]]],
         describe_error: Callable[[Exception], str],
+        kind: JobKind = "mc",
     ) -> JobInfo:
         """Start a job: ``start(progress)`` submits it to the pool; ``finish(result)`` turns
         the worker's result into the summary and the run's id; ``describe_error`` turns an
         exception into the job's message. Call from the event loop."""
-        job = _Job(id=uuid.uuid4().hex, total=total)
+        job = _Job(id=uuid.uuid4().hex, total=total, kind=kind)
         with self._lock:
             pending = sum(1 for j in self._jobs.values() if j.status in ("queued", "running"))
             if pending >= self.max_pending:
@@ -112,7 +116,7 @@ class JobManager:
         self,
         job: _Job,
         ticket: Ticket,
-        finish: Callable[[Any], Awaitable[tuple[MonteCarloSummary, int]]],
+        finish: Callable[[Any], Awaitable[tuple[Summary, int]]],
         describe_error: Callable[[Exception], str],
     ) -> None:
         try:

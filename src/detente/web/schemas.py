@@ -146,6 +146,7 @@ class MonteCarloSummary(_Out):
 
 
 JobStatus = Literal["queued", "running", "done", "failed"]
+JobKind = Literal["mc", "sensitivity"]
 
 
 class SensitivityRequest(_In):
@@ -210,7 +211,7 @@ class JobInfo(_Out):
     got."""
 
     id: str
-    kind: Literal["mc", "sensitivity"]
+    kind: JobKind
     status: JobStatus
     done: int = Field(description="draws (or model evaluations) done so far")
     total: int = Field(description="draws (or model evaluations) in all")

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import Request
 
 from detente.evidence import DocumentStore
+from detente.store.recording import RunJob
 from detente.web import work
 from detente.web.budget import Budget
 from detente.web.jobs import JobManager
@@ -78,16 +79,11 @@ class Services:
                     self._documents = DocumentStore.from_dir(self.docs_dir)
             return self._documents
 
-    def record(self, record: work.Record) -> int:
-        saved = self.store().record(
-            record.kind,
-            record.scenario,
-            record.models,
-            record.params,
-            record.seed,
-            record.results,
-        )
-        return int(saved.id)
+    def record(self, job: RunJob) -> int:
+        """Record a run a worker handed over (:func:`~detente.store.run_and_record`)."""
+        run_id = job.record_in(self.store()).run_id
+        assert run_id is not None
+        return run_id
 
     async def answer(self, outcome: work.Outcome) -> Response:
         """The JSON answer of a finished run, recorded here first if the worker did not."""

@@ -41,7 +41,7 @@ class StoredTask:
     """The source documents a report quotes (None: spans are not quoted)."""
 
 
-def _store(url: str) -> Any:
+def store_for(url: str) -> Any:
     """This process's store for ``url``, opened once (a store must not cross a fork)."""
     with _STORES_LOCK:
         store = _STORES.get(url)
@@ -60,7 +60,7 @@ def _load(task: StoredTask) -> tuple[RunRecord, Scenario]:
     if record is None:
         assert task.store_url is not None
         try:
-            record = _store(task.store_url).get(task.run_id)
+            record = store_for(task.store_url).get(task.run_id)
         except RunNotFoundError:
             raise RunMissing(f"no run {task.run_id}") from None
     scenario = read_yaml(f"<run {record.id}>", record.scenario_yaml.encode("utf-8"))

@@ -49,7 +49,7 @@ Task = Callable[[Any, Progress | None], Any]
 POLL = 0.05
 """Seconds between a watching thread's checks of its worker (time, memory, cancellation)."""
 
-PRELOAD = ["detente.web.work", "detente.web.stored"]
+PRELOAD = ["detente.web.work", "detente.web.stored", "detente.web.sensitivity"]
 """Imported once by the fork server, so that every worker starts with them loaded."""
 
 
