@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -26,7 +26,12 @@ from fastapi.testclient import TestClient
 
 from detente import io
 from detente.web import create_app
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+"""Screenshots of the browser tests (git-ignored), written on every run."""
+TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -242,3 +247,39 @@ def alive(pid: int) -> bool:
             return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except OSError:
         return False
+
+
+# -- a real browser: Debian's headless Chromium driven by Playwright (no download) ----------
+
+
+def _browser_missing(reason: str) -> NoReturn:
+    if os.environ.get("DETENTE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (DETENTE_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_missing("the browser tests need playwright (pip install playwright)")
+    if not CHROMIUM.exists():
+        _browser_missing(f"the browser tests need Debian's chromium at {CHROMIUM}")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -7,54 +7,16 @@ screenshot in ``test-artifacts/web-e2e.png``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 from detente import io
 from detente.scenario import Anchor
-from tests.conftest import REPO, shared_path
-from tests.web.conftest import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-TIMEOUT_MS = 10_000
-
-
-def _browser_missing(reason: str) -> NoReturn:
-    if os.environ.get("DETENTE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (DETENTE_REQUIRE_BROWSER=1)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _browser_missing("the browser tests need playwright (pip install playwright)")
-    if not CHROMIUM.exists():
-        _browser_missing(f"the browser tests need Debian's chromium at {CHROMIUM}")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+from tests.conftest import shared_path
+from tests.web.conftest import ARTIFACTS, TIMEOUT_MS, LiveServer
 
 
 @pytest.fixture

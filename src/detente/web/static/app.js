@@ -10,7 +10,9 @@ const state = {
   problems: [],
   lastForecast: new Map(), // model -> forecast of its previous run
   run: null,
+  runs: [],            // every model's run of a reopened record
   mc: null,
+  sensitivity: null,
   maxUpload: Infinity,
 };
 
@@ -143,14 +145,20 @@ function setScenario(loaded) {
 
 function clearResults() {
   state.run = null;
+  state.runs = [];
   state.mc = null;
-  for (const id of ["forecast-table", "mc-table", "mc-thresholds", "compare-table"]) $(id).replaceChildren();
-  for (const id of ["run-notes", "compare-notes"]) $(id).replaceChildren();
-  for (const id of ["positions-chart", "mc-chart"]) $(id).replaceChildren();
-  for (const id of ["run-error", "mc-error", "compare-error"]) showError(id, null);
-  $("run-status").textContent = "";
-  $("mc-status").textContent = "";
-  $("compare-status").textContent = "";
+  state.sensitivity = null;
+  for (const id of ["forecast-table", "mc-table", "mc-thresholds", "compare-table", "sens-table"]) $(id).replaceChildren();
+  for (const id of ["run-notes", "mc-notes", "compare-notes", "sens-notes", "explain-text"]) $(id).replaceChildren();
+  for (const id of ["positions-chart", "mc-chart", "sens-chart"]) {
+    if (plotly() && $(id).data) plotly().purge($(id));
+    $(id).replaceChildren();
+  }
+  for (const id of ["run-error", "mc-error", "compare-error", "sens-error", "explain-error"]) showError(id, null);
+  $("explain-box").hidden = true;
+  for (const id of ["run-status", "mc-status", "compare-status", "sens-status"]) $(id).textContent = "";
+  $("sens-progress").hidden = true;
+  $("mc-progress").hidden = true;
 }
 
 function renderTable() {
@@ -274,7 +282,7 @@ function renderProblems() {
     message.hidden = false;
   }
   $("problems").replaceChildren(...general.map((m) => el("li", { text: m })));
-  $("run-button").disabled = $("mc-button").disabled = $("compare-button").disabled = state.problems.length > 0;
+  for (const id of ["run-button", "mc-button", "compare-button", "sens-button"]) $(id).disabled = state.problems.length > 0;
 }
 
 // -- runs -------------------------------------------------------------------------------
@@ -313,9 +321,11 @@ async function runModel() {
     const previous = state.lastForecast.get(result.model) || null;
     state.lastForecast.set(result.model, result.forecast);
     state.run = result;
+    state.runs = [result];
     renderForecast(result, previous);
     drawPositions();
     $("run-status").textContent = `run ${result.run_id}: ${result.model}, seed ${result.seed}, ${result.positions.length - 1 || 1} round(s)`;
+    loadExplanation(result.run_id);
     refreshRuns();
   } catch (error) {
     $("run-status").textContent = "";
@@ -350,27 +360,66 @@ function renderForecast(result, previous) {
 }
 
 function renderIssueChoice() {
-  const select = $("chart-issue");
-  const chosen = select.value;
-  select.replaceChildren(...state.scenario.issues.map((i) => el("option", { value: i.id, text: i.label || i.id })));
-  if (state.scenario.issues.some((i) => i.id === chosen)) select.value = chosen;
+  for (const id of ["chart-issue", "sens-issue"]) {
+    const select = $(id);
+    const chosen = select.value;
+    select.replaceChildren(...state.scenario.issues.map((i) => el("option", { value: i.id, text: i.label || i.id })));
+    if (state.scenario.issues.some((i) => i.id === chosen)) select.value = chosen;
+  }
 }
 
 function plotly() {
   return window.Plotly || null;
 }
 
+function shorten(text, length) {
+  const chars = Array.from(text);
+  return chars.length > length ? chars.slice(0, length - 1).join("") + "…" : text;
+}
+
+// The issue's scale ends on the chart itself: a dotted line at each end with what it means,
+// written in a band kept free of data above the top and below the bottom of the scale.
+function scaleEnds(scale) {
+  const span = scale.max - scale.min;
+  const ends = [
+    [scale.max, scale.max_label, "bottom", "▲"],
+    [scale.min, scale.min_label, "top", "▼"],
+  ];
+  const shapes = ends.map(([y]) => ({
+    type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: y, y1: y,
+    line: { color: "#8a94a3", width: 1, dash: "dot" },
+  }));
+  const annotations = ends.map(([y, label, anchor, arrow]) => ({
+    xref: "paper", x: 0, xanchor: "left", yref: "y", y, yanchor: anchor,
+    text: `${arrow} ${fmtScale(y)}${label ? ": " + shorten(label, 70) : ""}`,
+    hovertext: label || undefined,
+    showarrow: false,
+    font: { size: 11, color: "#3d4654" },
+    captureevents: false,
+    name: anchor === "bottom" ? "scale-max" : "scale-min",
+  }));
+  return { range: [scale.min - 0.14 * span, scale.max + 0.14 * span], shapes, annotations };
+}
+
+// Up to four significant digits, without trailing zeros (0.4, 12.5, 100).
+const fmtScale = (x) => String(Number(Number(x).toPrecision(4)));
+
 function chartLayout(issueId, yTitle, rounds) {
   const issue = state.scenario.issues.find((i) => i.id === issueId);
   const scale = (issue && issue.scale) || { min: 0, max: 100 };
   const last = Math.max(1, rounds - 1);
+  const ends = scaleEnds(scale);
   return {
-    margin: { l: 50, r: 10, t: 30, b: 40 },
-    height: 340,
+    margin: { l: 55, r: 10, t: 36, b: 40 },
+    height: 380,
+    autosize: true,
     title: { text: issueTitle(issueId), font: { size: 14 } },
     xaxis: { title: { text: "round" }, dtick: last > 12 ? undefined : 1, range: [-0.2, last + 0.2] },
-    yaxis: { title: { text: yTitle }, range: [scale.min, scale.max] },
-    legend: { orientation: "h", y: -0.2 },
+    yaxis: { title: { text: yTitle }, range: ends.range, zeroline: false },
+    shapes: ends.shapes,
+    annotations: ends.annotations,
+    // Below the axis title, never over it: anchored by its top, under the title's line.
+    legend: { orientation: "h", yanchor: "top", y: -0.3, x: 0 },
   };
 }
 
@@ -471,6 +520,7 @@ function renderMonteCarlo() {
     ...(thresholds.length
       ? [el("thead", {}, el("tr", {}, el("th", { text: "Threshold" }), el("th", { text: "P" }))), el("tbody", {}, ...thresholds)]
       : []));
+  $("mc-notes").replaceChildren(...mc.notes.map((n) => el("li", { text: n })));
   drawFan();
 }
 
@@ -676,16 +726,219 @@ async function refreshRuns() {
   showError("runs-error", null);
   try {
     const runs = await api("GET", "/api/runs?limit=15");
-    const head = el("tr", {}, ...["id", "kind", "scenario", "models", "seed", "when (UTC)"].map((t) => el("th", { text: t })));
-    const rows = runs.map((r) => el("tr", {},
+    const head = el("tr", {}, ...["id", "kind", "scenario", "models", "seed", "when (UTC)", ""].map((t) => el("th", { text: t })));
+    const rows = runs.map((r) => el("tr", { "data-run": r.id },
       el("td", { text: String(r.id), class: "num" }), el("td", { text: r.kind }),
       el("td", { text: r.scenario_name }), el("td", { text: r.models.join(", ") }),
       el("td", { text: String(r.seed), class: "num" }),
-      el("td", { text: String(r.created_at).replace("T", " ").slice(0, 19) })));
+      el("td", { text: String(r.created_at).replace("T", " ").slice(0, 19) }),
+      el("td", { class: "actions" }, openButton(r),
+        el("a", { href: `/api/runs/${r.id}/report`, download: `run-${r.id}.html`, class: "report-link",
+          text: "report", title: "download the run's HTML report" }))));
     $("runs-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
   } catch (error) {
     showError("runs-error", error);
   }
+}
+
+function openButton(summary) {
+  const known = ["run", "mc", "compare", "shock", "sensitivity"].includes(summary.kind);
+  const button = el("button", {
+    type: "button", class: "open-run", text: "open",
+    title: known ? "show this run's scenario and results here" : "this kind of run is shown by its report",
+    "data-run": summary.id,
+  });
+  button.disabled = !known;
+  button.addEventListener("click", () => reopenRun(summary.id));
+  return button;
+}
+
+// A recorded run back on the page: its scenario in the table, its results in their section.
+async function reopenRun(runId) {
+  $("reopen-status").textContent = `opening run ${runId}…`;
+  showError("runs-error", null);
+  try {
+    const view = await api("GET", `/api/runs/${runId}/view`);
+    setScenario({ scenario: view.scenario, origin: `run ${runId}`, format: "stored", notes: [] });
+    $("seed-input").value = String(view.seed);
+    const when = String(view.created_at).replace("T", " ").slice(0, 19);
+    let where = null;
+    if (view.runs && view.runs.length) {
+      state.runs = view.runs;
+      const model = $("model-select").value;
+      showStoredRun(view.runs.find((r) => r.model === model) || view.runs[0]);
+      where = "run-section";
+    } else if (view.mc) {
+      state.mc = view.mc;
+      selectModel(view.mc.model);
+      $("mc-status").textContent = `run ${runId}: ${view.mc.draws.toLocaleString()} draws of ${view.mc.model}, seed ${view.mc.seed} (${when})`;
+      renderMonteCarlo();
+      where = "mc-section";
+    } else if (view.comparison) {
+      renderComparison(view.comparison);
+      $("compare-status").textContent = `run ${runId}, seed ${view.comparison.seed} (${when})`;
+      where = "compare-section";
+    } else if (view.sensitivity) {
+      state.sensitivity = view.sensitivity;
+      selectModel(view.sensitivity.model);
+      $("sens-method").value = view.sensitivity.method;
+      $("sens-status").textContent = sensitivityStatus(runId, view.sensitivity);
+      renderSensitivity();
+      where = "sensitivity-section";
+    }
+    $("reopen-status").textContent = `run ${runId} (${view.kind}, ${when}) is open above.`;
+    if (where) $(where).scrollIntoView({ block: "start" });
+  } catch (error) {
+    $("reopen-status").textContent = "";
+    showError("runs-error", error);
+  }
+}
+
+function selectModel(name) {
+  if (state.models.some((m) => m.name === name)) {
+    $("model-select").value = name;
+    $("model-select").dispatchEvent(new Event("change"));
+  }
+}
+
+function showStoredRun(result) {
+  state.run = result;
+  selectModel(result.model);
+  renderForecast(result, null);
+  drawPositions();
+  const others = state.runs.filter((r) => r !== result).map((r) => r.model);
+  $("run-status").textContent = `run ${result.run_id}: ${result.model}, seed ${result.seed}` +
+    (others.length ? `; also ${others.join(", ")} (choose the model above)` : "");
+  loadExplanation(result.run_id, result.model);
+}
+
+// -- explanations ----------------------------------------------------------------------
+
+let explaining = 0;
+
+async function loadExplanation(runId, model) {
+  const ticket = ++explaining;
+  showError("explain-error", null);
+  $("explain-text").replaceChildren();
+  $("explain-box").hidden = false;
+  $("explain-summary").textContent = "How the model got there (loading…)";
+  try {
+    const out = await api("GET", `/api/runs/${runId}/explain`);
+    if (ticket !== explaining) return;
+    const shown = out.models.filter((m) => !model || m.model === model);
+    $("explain-summary").textContent = shown.length === 1
+      ? `How ${shown[0].model} got there (${shown[0].lines.length} step${shown[0].lines.length === 1 ? "" : "s"})`
+      : "How the models got there";
+    $("explain-text").replaceChildren(...shown.flatMap((m) => [
+      el("h3", { text: `${m.title} (${m.model})` }),
+      el("ol", { class: "explain-lines", "data-model": m.model },
+        ...(m.lines.length ? m.lines : ["(this model gives no explanation)"]).map((line) => el("li", { text: line }))),
+    ]));
+  } catch (error) {
+    if (ticket !== explaining) return;
+    $("explain-summary").textContent = "How the model got there";
+    showError("explain-error", error);
+  }
+}
+
+// -- sensitivity -----------------------------------------------------------------------
+
+function sensitivityStatus(runId, result) {
+  return `run ${runId}: ${result.method} on ${result.model}, ${result.inputs.length} inputs,` +
+    ` ${result.evaluations.toLocaleString()} evaluations, seed ${result.seed}`;
+}
+
+async function runSensitivity() {
+  if (!state.scenario) return;
+  showError("sens-error", null);
+  let body;
+  try {
+    const samples = $("sens-samples").value.trim();
+    body = {
+      scenario: state.scenario,
+      model: $("model-select").value,
+      method: $("sens-method").value,
+      samples: samples === "" ? null : Number(samples),
+      seed: seedValue(),
+      params: parseParams(),
+    };
+  } catch (error) {
+    showError("sens-error", error);
+    return;
+  }
+  const progress = $("sens-progress");
+  $("sens-button").disabled = true;
+  try {
+    let job = await api("POST", "/api/sensitivity", body);
+    progress.hidden = false;
+    while (job.status === "queued" || job.status === "running") {
+      progress.max = job.total;
+      progress.value = job.done;
+      $("sens-status").textContent = `${job.done.toLocaleString()} / ${job.total.toLocaleString()} evaluations`;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      job = await api("GET", `/api/jobs/${job.id}`);
+    }
+    progress.max = job.total;
+    progress.value = job.done;
+    if (job.status === "failed") throw new Error(job.error);
+    state.sensitivity = job.result;
+    $("sens-status").textContent = sensitivityStatus(job.run_id, job.result);
+    renderSensitivity();
+    refreshRuns();
+  } catch (error) {
+    $("sens-status").textContent = "";
+    showError("sens-error", error);
+  } finally {
+    $("sens-button").disabled = state.problems.length > 0;
+  }
+}
+
+function renderSensitivity() {
+  const result = state.sensitivity;
+  if (!result) return;
+  const issueId = $("sens-issue").value || Object.keys(result.ranking)[0];
+  const ranked = (result.ranking[issueId] || []).slice(0, 10);
+  const inputs = new Map(result.inputs.map((x) => [x.name, x]));
+  const key = result.ranked_by;
+  const sobol = result.method === "sobol";
+  const heads = ["#", "input", "value", "range", ...(sobol ? ["ST", "± 95 %", "S1"] : ["mu*", "± 95 %", "sigma"])];
+  const digits = sobol ? 3 : 2;
+  const rows = ranked.map((r, i) => {
+    const x = inputs.get(r.input);
+    const cells = sobol ? [r.values.ST, r.values.ST_conf, r.values.S1] : [r.values.mu_star, r.values.mu_star_conf, r.values.sigma];
+    return el("tr", {},
+      el("td", { text: String(i + 1), class: "num" }),
+      el("th", { text: r.input, scope: "row", class: "sens-input", "data-issue": issueId }),
+      el("td", { text: x ? fmtScale(x.value) : "–", class: "num" }),
+      el("td", { text: x ? `${fmtScale(x.low)} – ${fmtScale(x.high)}` : "–", class: "num", title: x ? x.bounds : "" }),
+      ...cells.map((v) => el("td", { text: fmt(v, digits), class: "num" })));
+  });
+  $("sens-table").replaceChildren(el("thead", {}, el("tr", {}, ...heads.map((t) => el("th", { text: t })))),
+    el("tbody", {}, ...rows));
+  $("sens-notes").replaceChildren(...result.notes.map((n) => el("li", { text: n })));
+  const chart = $("sens-chart");
+  if (!plotly()) {
+    chart.replaceChildren(el("p", { class: "muted", text: "Charts need plotly (pip install 'detente[web]')." }));
+    return;
+  }
+  const shown = [...ranked].reverse();
+  const label = sobol ? "total-order index ST" : "mu* (mean |elementary effect|)";
+  plotly().react(chart, [{
+    type: "bar", orientation: "h",
+    x: shown.map((r) => r.values[key]),
+    y: shown.map((r) => r.input),
+    error_x: { type: "data", array: shown.map((r) => r.values[sobol ? "ST_conf" : "mu_star_conf"]), visible: true },
+    marker: { color: "rgb(31, 119, 180)" },
+    name: key,
+  }], {
+    margin: { l: 10, r: 10, t: 36, b: 40 },
+    height: Math.max(220, 60 + 26 * shown.length),
+    autosize: true,
+    title: { text: `${issueTitle(issueId)}: ${result.model}, ${result.method}`, font: { size: 14 } },
+    xaxis: { title: { text: label }, rangemode: "tozero" },
+    yaxis: { automargin: true },
+    showlegend: false,
+  }, { displaylogo: false, responsive: true });
 }
 
 // -- start ------------------------------------------------------------------------------
@@ -696,6 +949,8 @@ async function start() {
   $("run-button").addEventListener("click", runModel);
   $("mc-button").addEventListener("click", runMonteCarlo);
   $("compare-button").addEventListener("click", compareShocks);
+  $("sens-button").addEventListener("click", runSensitivity);
+  $("sens-issue").addEventListener("change", renderSensitivity);
   $("evidence-close").addEventListener("click", closeEvidence);
   $("runs-refresh").addEventListener("click", refreshRuns);
   $("chart-issue").addEventListener("change", () => {
@@ -705,6 +960,9 @@ async function start() {
   $("model-select").addEventListener("change", () => {
     const spec = state.models.find((m) => m.name === $("model-select").value);
     $("model-summary").textContent = spec ? `${spec.title}: ${spec.summary}` : "";
+    // A reopened record with several models: show the chosen one's run.
+    const stored = state.runs.find((r) => r.model === $("model-select").value);
+    if (stored && state.runs.length > 1 && stored !== state.run) showStoredRun(stored);
   });
   try {
     const [info, scenarios, models] = await Promise.all([
