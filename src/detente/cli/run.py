@@ -180,7 +180,8 @@ def _print_forecast(sc: Scenario, traces: Sequence[Trace], *, rounds_tables: boo
             console.print(report.rounds_table(sc, t))
             console.print(report.final_positions_table(sc, t))
     consensus = (
-        " consensus: the median of the models' forecasts; models' range: lowest–highest."
+        " consensus: the median of the models' forecasts (the ensemble, a mix of the"
+        " others, left out); models' range: lowest–highest."
         if len(traces) > 1
         else ""
     )

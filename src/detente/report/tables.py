@@ -26,6 +26,10 @@ def _weighted_sd(x: NDArray[np.float64], w: NDArray[np.float64]) -> float:
     return float(np.sqrt(np.average((x[ok] - mean) ** 2, weights=w[ok])))
 
 
+COMBINED_MODELS = frozenset({"ensemble"})
+"""Models that combine the others' forecasts, left out of the consensus and models' range."""
+
+
 def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> list[Table]:
     """One row per issue: every model's forecast (with several, their consensus and range),
     the range and spread of the positions.
@@ -41,7 +45,11 @@ def forecast_table(sc: Scenario, traces: Sequence[Trace], width: int = 200) -> l
     for k, issue in enumerate(sc.issues):
         x = arrays.position[:, k]
         ok = ~np.isnan(x)
-        consensus, low, high = model_consensus([t.forecast[k] for t in traces])
+        # The ensemble is a mix of the other models: counting it too would weigh them twice.
+        consensus, low, high = model_consensus(
+            [t.forecast[k] for t in traces if t.model not in COMBINED_MODELS]
+            or [t.forecast[k] for t in traces]
+        )
         rows.append(
             {
                 "issue": issue.title,
