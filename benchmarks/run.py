@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
     parser.add_argument(
         "--only",
-        choices=("baselines", "eu", "smp", "mc", "advise", "process"),
+        choices=("baselines", "eu", "smp", "mc", "advise", "process", "startup"),
         action="append",
     )
     args = parser.parse_args()
@@ -33,6 +33,7 @@ def main() -> None:
         ("mc", [str(HERE / "bench_mc.py")]),
         ("advise", [str(HERE / "bench_advise.py")]),
         ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
+        ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
     ]
     if args.eu_reference:
         jobs[1][1].extend(["--reference", args.eu_reference])

@@ -33,6 +33,7 @@ def auto(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(accel, "load", load)
     monkeypatch.setattr(accel, "in_cache", lambda module: False)
+    monkeypatch.setattr(accel, "_cache_files", lambda name: True)
     return loads
 
 
@@ -73,6 +74,16 @@ def test_cached_kernels_are_used_once_loading_them_pays(
     accel.charge("k", 0.6)  # 1.1 s with the estimate: loading (about 1 s) pays
     assert accel.choose("k", compile_seconds=6.0, expected_seconds=0.5) is FAKE
     assert accel.choose("k", compile_seconds=6.0) is FAKE  # and from then on
+
+
+def test_no_cache_files_no_numba_import(auto: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fresh install Numba is not even imported until compiling pays."""
+    monkeypatch.setattr(accel, "_cache_files", lambda name: False)
+    accel.charge("k", 5.0)
+    assert accel.choose("k", compile_seconds=6.0, expected_seconds=2.0) is None
+    assert auto == []
+    accel.charge("k", 1.0)
+    assert accel.choose("k", compile_seconds=6.0) is FAKE
 
 
 def test_uncached_kernels_are_compiled_once_numpy_has_run_as_long(auto: list[str]) -> None:
@@ -138,6 +149,8 @@ def test_in_cache_reads_numba_s_index(tmp_path: Path, monkeypatch: pytest.Monkey
         assert not accel.in_cache(module)
         assert module.double(1.5) == 3.0
         assert accel.in_cache(module)
+        assert accel._cache_files("probe_kernels")  # found without Numba, beside the source
+        assert not accel._cache_files("detente.no_such_module")
         assert not accel.in_cache(types.ModuleType("no_kernels"))
     finally:
         sys.modules.pop("probe_kernels", None)

@@ -33,6 +33,10 @@ def _main(
     ] = False,
 ) -> None:
     """Forecast where a multi-party negotiation lands and how a shock moves it."""
+    # Numba compiles detente's kernels only where a job pays for it; say so once, on stderr
+    from detente.models import accel
+
+    accel.announce_compiling()
 
 
 def main() -> None:

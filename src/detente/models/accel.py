@@ -41,6 +41,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, TypeVar, cast
 
@@ -59,7 +60,9 @@ LOAD_SECONDS = 1.0
 """What importing Numba and loading a module's cached kernels costs, about (CPU seconds on the
 benchmark machine: 0.4 s for Numba, 0.3–0.7 s for SMP's kernels)."""
 
-COMPILE_MESSAGE = "compiling detente's Numba kernels (first use; cached for later runs)..."
+COMPILE_MESSAGE = (
+    "compiling detente's Numba kernels for this long job (once: later runs load them)..."
+)
 """What :func:`set_compile_hook`'s hook and the logger are told when compiling starts."""
 
 log = logging.getLogger(__name__)
@@ -144,12 +147,17 @@ def choose(
         return load(name)
     if acct.spent + expected_seconds < LOAD_SECONDS:
         return None
+    compile_pays = acct.spent >= compile_seconds or expected_seconds >= 2.0 * compile_seconds
+    if acct.cached is None and not compile_pays and not _cache_files(name):
+        acct.cached = False  # nothing on disk: not worth importing Numba to look closer
+    if acct.cached is False and not compile_pays:
+        return None
     module = load(name)
     if module is None:
         return None
     if acct.cached is None:
         acct.cached = in_cache(module)
-    if acct.cached or acct.spent >= compile_seconds or expected_seconds >= 2.0 * compile_seconds:
+    if acct.cached or compile_pays:
         acct.active = True
         return module
     return None
@@ -168,6 +176,25 @@ def worth(expected_seconds: float, compile_seconds: float) -> bool:
     the job alone, so the same job always takes the same path)."""
     current = mode()
     return current == "always" or (current == "auto" and expected_seconds >= compile_seconds)
+
+
+def _cache_files(name: str) -> bool:
+    """Whether Numba's cache may hold kernels of module ``name``: index files named after it
+    where Numba keeps them, under ``NUMBA_CACHE_DIR`` if that is set, else beside the source
+    (``__pycache__``). Looked up without importing Numba or the module; a yes is checked by
+    :func:`in_cache` (files of an older version of the source count here)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin:
+        return False
+    source = Path(spec.origin)
+    pattern = f"{source.stem}.*.nbi"
+    user_dir = os.environ.get("NUMBA_CACHE_DIR", "")
+    if user_dir:  # Numba's user-provided locator: one folder per source folder
+        return any(Path(user_dir).glob(f"*/{pattern}"))
+    return any((source.parent / "__pycache__").glob(pattern))
 
 
 def in_cache(module: ModuleType) -> bool:

@@ -757,23 +757,30 @@ def _bargain_list(
     positions of the turn's state on the issues' scales."""
     brg = rec.bargains
     versions = brg.versions
-    opts, prob, chosen = brg.options[0].tolist(), brg.prob[0].tolist(), brg.chosen[0].tolist()
-    valid, receiver, value = brg.valid[0].tolist(), brg.receiver[0].tolist(), brg.value[0].tolist()
+    opts, prob, chosen = brg.options[0], brg.prob[0], brg.chosen[0]
+    n, n_s = opts.shape[0], brg.valid.shape[1]
+    # where each slot sits in its two parties' option lists, and each status quo in its own
+    kk, oo = np.nonzero(opts >= 0)
+    where = np.zeros((n, n_s), dtype=np.intp)
+    where[kk, opts[kk, oo]] = oo
+    sq_o = np.argmax(opts == -1, axis=1)
+    slots = np.arange(n_s)
+    k_of = slots // versions
+    rcv = np.where(brg.valid[0], brg.receiver[0], k_of)
+    oi, oj = where[k_of, slots], where[rcv, slots]
+    # only the numbers shown become Python objects (a list of every election is slower)
+    sq_prob, sq_sel = prob[np.arange(n), sq_o].tolist(), (chosen == sq_o).tolist()
+    init_prob, init_sel = prob[k_of, oi].tolist(), (chosen[k_of] == oi).tolist()
+    recd_prob, recd_sel = prob[rcv, oj].tolist(), (chosen[rcv] == oj).tolist()
+    valid, receiver, value = brg.valid[0].tolist(), rcv.tolist(), brg.value[0].tolist()
     at_x, pos_i, pos_j = (
         x.tolist(),
         scale(brg.pos_init[0]).tolist(),
         scale(brg.pos_rcvr[0]).tolist(),
     )
-    # where each slot (and each status quo, -1) sits in its two parties' option lists
-    where: dict[tuple[int, int], int] = {}
-    for k, row in enumerate(opts):
-        for o, s in enumerate(row):
-            if s >= -1:
-                where[s, k] = o
     listing: list[dict[str, Any]] = []
     index_of_slot: dict[int, int] = {}
     for k, name in enumerate(actors):
-        sq = where[-1, k]
         listing.append(
             {
                 "turn": turn,
@@ -782,8 +789,8 @@ def _bargain_list(
                 "status_quo": True,
                 "value": 0.0,
                 "position": dict(zip(issues, at_x[k], strict=True)),
-                "init_prob": prob[k][sq],
-                "init_selected": chosen[k] == sq,
+                "init_prob": sq_prob[k],
+                "init_selected": sq_sel[k],
                 "recd_prob": None,
                 "recd_selected": None,
             }
@@ -791,22 +798,20 @@ def _bargain_list(
         for s in range(k * versions, (k + 1) * versions):
             if not valid[s]:
                 continue
-            j = receiver[s]
-            oi, oj = where[s, k], where[s, j]
             index_of_slot[s] = len(listing)
             listing.append(
                 {
                     "turn": turn,
                     "initiator": name,
-                    "receiver": actors[j],
+                    "receiver": actors[receiver[s]],
                     "status_quo": False,
                     "value": value[s],
                     "position": dict(zip(issues, pos_i[s], strict=True)),
                     "receiver_position": dict(zip(issues, pos_j[s], strict=True)),
-                    "init_prob": prob[k][oi],
-                    "init_selected": chosen[k] == oi,
-                    "recd_prob": prob[j][oj],
-                    "recd_selected": chosen[j] == oj,
+                    "init_prob": init_prob[s],
+                    "init_selected": init_sel[s],
+                    "recd_prob": recd_prob[s],
+                    "recd_selected": recd_sel[s],
                 }
             )
     moves = [
