@@ -156,3 +156,13 @@ def test_in_cache_sees_the_loops_once_compiled() -> None:
     gens = [np.random.default_rng(0)]
     _mode("always", lambda: K.simulate(_inputs(14, 1, 5, 1), K.Config(max_turns=2), gens))
     assert accel.in_cache(FU)
+
+
+def test_two_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large loops share their rows with a helper thread; every row is computed alone."""
+    inputs = _inputs(15, 2, 11, 2)
+    cfg = K.Config(max_turns=8, voting=K.VR_PROPBIN)
+    want = _run(inputs, cfg, "never")
+    monkeypatch.setattr(FU, "SPLIT_ELEMENTS", 0)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    _assert_same(_run(inputs, cfg, "always"), want)

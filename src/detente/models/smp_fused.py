@@ -15,8 +15,10 @@ in a few seconds; :mod:`detente.models.accel` decides when they are worth it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import cast
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -111,24 +113,27 @@ def _third_party_loop(rule: int) -> Callable[..., None]:
     ramp = rule in (_VR_BINARY, _VR_PROPBIN)
 
     @jit(entry=True)
-    def loop(w: F, a: F, b: F, om: F, dm: F, rr: F, ucross: F, uself: F, at: F, bt: F) -> None:
-        r_n, n = a.shape[0], a.shape[1]
-        for r in range(r_n):
-            for i in range(n):
+    def loop(
+        lo: int, hi: int, w: F, a: F, b: F, om: F, dm: F, rr: F, ucross: F, uself: F, at: F, bt: F
+    ) -> None:
+        """Initiators ``lo <= r * n + i < hi`` (replicate ``r``, actor ``i``)."""
+        n = a.shape[1]
+        for k in range(lo, hi):
+            r, i = k // n, k % n
+            for j in range(n):
+                at[r, i, j] = a[r, i, j]
+                bt[r, i, j] = b[r, i, j]
+            for m in range(n):
+                if m == i:  # the principals are no third parties of their own contest
+                    continue
+                wm, umi, umm, rim = w[r, m], ucross[r, i, m], uself[r, i, m], rr[r, i, m]
                 for j in range(n):
-                    at[r, i, j] = a[r, i, j]
-                    bt[r, i, j] = b[r, i, j]
-                for m in range(n):
-                    if m == i:  # the principals are no third parties of their own contest
-                        continue
-                    wm, umi, umm, rim = w[r, m], ucross[r, i, m], uself[r, i, m], rr[r, i, m]
-                    for j in range(n):
-                        umj = (rim * dm[r, m, j] + 1.0) * om[r, m, j]  # as smp_kernel forms it
-                        v = third_party_vote(ramp, rule, wm, a[r, i, j], b[r, i, j], umi, umj, umm)
-                        if j == m:
-                            v = 0.0
-                        at[r, i, j] += pos(v)
-                        bt[r, i, j] += pos(-v)
+                    umj = (rim * dm[r, m, j] + 1.0) * om[r, m, j]  # as smp_kernel forms it
+                    v = third_party_vote(ramp, rule, wm, a[r, i, j], b[r, i, j], umi, umj, umm)
+                    if j == m:
+                        v = 0.0
+                    at[r, i, j] += pos(v)
+                    bt[r, i, j] += pos(-v)
 
     return cast(Callable[..., None], loop)
 
@@ -142,19 +147,36 @@ def third_party_strengths(vr: int, state: K.State, con: K.Contests) -> tuple[F, 
     from its principals' strengths by third party index, as KTAB adds."""
     at, bt = np.empty_like(con.a), np.empty_like(con.b)
     c = np.ascontiguousarray
-    _THIRD_PARTIES[vr](
-        c(con.w),
-        c(con.a),
-        c(con.b),
-        c(state.om),
-        c(state.dm),
-        c(state.rr),
-        c(con.ucross),
-        c(con.uself),
-        at,
-        bt,
-    )
+    inputs = (con.w, con.a, con.b, state.om, state.dm, state.rr, con.ucross, con.uself)
+    args = (*(c(x) for x in inputs), at, bt)
+    r_n, n = con.a.shape[:2]
+    _split(_THIRD_PARTIES[vr], r_n * n, r_n * n**3, args)
     return at, bt
+
+
+SPLIT_ELEMENTS = 1 << 21
+"""From this many elements (about 130 actors) a loop's rows are shared between two threads: the
+compiled loops release the GIL, so a second free core halves the wall time (the CPU time stays)."""
+
+_POOL: list[tuple[int, ThreadPoolExecutor]] = []
+"""``(process id, pool)`` of the one helper thread (a forked child makes its own)."""
+
+
+def _split(loop: Callable[..., None], rows: int, elements: int, args: tuple[Any, ...]) -> None:
+    """``loop(lo, hi, *args)`` over ``0 <= lo < hi <= rows``: on the calling thread, or for
+    large loops half on a helper thread (rows are independent: the split changes no number)."""
+    import numba
+
+    if elements < SPLIT_ELEMENTS or rows < 2 or numba.get_num_threads() < 2:
+        loop(0, rows, *args)
+        return
+    pid = os.getpid()
+    if not _POOL or _POOL[0][0] != pid:
+        _POOL[:] = [(pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="detente-smp"))]
+    half = rows // 2
+    other = _POOL[0][1].submit(loop, half, rows, *args)
+    loop(0, half, *args)
+    other.result()
 
 
 # -- each challenge as its target sees it ---------------------------------------------------------

@@ -482,6 +482,11 @@ def election(
     return p, c, pv
 
 
+WIDE_ELECTION = 16
+"""From this many options (padded) an election's coalitions are computed as a whole matrix
+by the compiled loops, instead of pair by pair."""
+
+
 def election_rows(
     cfg: Config, weight: F, table: F, lead: I, rows: I, valid: B, fast: ModuleType | None = None
 ) -> F:
@@ -493,6 +498,14 @@ def election_rows(
     :func:`election`.
     """
     n_e, n_opt = rows.shape
+    if fast is not None and n_opt >= WIDE_ELECTION:
+        # the full coalition matrix of a wide election, vectorised along options, is cheaper
+        # than its pairs one by one; both vote once per voter and pair (see coalitions)
+        util = np.swapaxes(table[lead[:, None], rows], 1, 2)  # [e, m, o]
+        c = fast.coalitions(cfg.voting, weight[lead] if weight.ndim == 2 else weight, util)
+        c = np.where(valid[:, :, None] & valid[:, None, :], c, MIN_COALITION)
+        pv = victory_probabilities(cfg.victory, c)
+        return condorcet_probabilities(cfg.pce, cfg.victory, c, pv, valid)
     pairs = _lower(n_opt)[None] & valid[:, :, None] & valid[:, None, :]
     ee, oa, ob = np.nonzero(pairs)
     if fast is not None:
