@@ -22,23 +22,38 @@ def main() -> None:
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
     parser.add_argument(
         "--only",
-        choices=("baselines", "eu", "smp", "mc", "advise", "process", "startup"),
+        choices=(
+            "baselines",
+            "eu",
+            "smp",
+            "mc",
+            "literature",
+            "causal",
+            "advise",
+            "process",
+            "startup",
+        ),
         action="append",
     )
+    parser.add_argument("--decide-reference", help="decide-exchange-model source tree (not here)")
+    parser.add_argument("--decide-python", default="python3", help="interpreter for it")
     args = parser.parse_args()
     jobs: list[tuple[str, list[str]]] = [
         ("baselines", [str(HERE / "bench_baselines.py")]),
         ("eu", [str(HERE / "bench_eu.py")]),
         ("smp", [str(HERE / "bench_smp.py")]),
         ("mc", [str(HERE / "bench_mc.py")]),
+        ("literature", [str(HERE / "bench_literature.py")]),
+        ("causal", [str(HERE / "bench_causal.py")]),
         ("advise", [str(HERE / "bench_advise.py")]),
         ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
         ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
     ]
+    by_name = dict(jobs)
     if args.eu_reference:
-        jobs[1][1].extend(["--reference", args.eu_reference])
+        by_name["eu"].extend(["--reference", args.eu_reference])
     if args.decide_reference:
-        jobs[4][1].extend(
+        by_name["literature"].extend(
             ["--reference", args.decide_reference, "--reference-python", args.decide_python]
         )
     failed = 0
