@@ -521,28 +521,42 @@ def _run_chunk(
         kind = _offer_kinds(a, b, contest, ch)
         proposer, chosen, new = _choose_offers(x, d, a, b, kind, ch, lo, inv)
         moved = proposer >= 0
-        pick = np.where(moved, proposer, 0)[:, :, None]
-        out["offer_eu"][sl, t] = np.where(moved, np.take_along_axis(a, pick, 2)[:, :, 0], np.nan)
-        out["offer_opponent_eu"][sl, t] = np.where(
-            moved, np.take_along_axis(b, pick, 2)[:, :, 0], np.nan
-        )
-        out["risk"][sl, t] = risk
-        out["security"][sl, t] = security
-        out["risk_degenerate"][sl, t] = degenerate
-        out["proposer"][sl, t] = proposer
-        out["kind"][sl, t] = chosen
+        row = {"risk": risk, "security": security, "risk_degenerate": degenerate}
+        row |= {"proposer": proposer, "kind": chosen}
         if record:
-            out["probability"][sl, t] = p2
-            out["eu"][sl, t] = a
-            out["eu_opponent"][sl, t] = b
-            out["classification"][sl, t] = _classify(a, b, contest, ch.zero_tolerance)
-            out["first_pass_probability"][sl, t] = p1
-            out["first_pass_eu"][sl, t] = e1
+            row |= {"probability": p2, "eu": a, "eu_opponent": b, "first_pass_probability": p1}
+            row |= {"first_pass_eu": e1}
+            row["classification"] = _classify(a, b, contest, ch.zero_tolerance)
+        _write_round(out, sl, t, row, a, b, proposer)
         # Everyone moves at once (A11).
         x = np.where(moved, new, x)
         out["positions"][sl, t + 1] = x
-    # Median and mean of every state of the chunk at once (the baseline kernels take leading
-    # axes; per chunk, the arrays are still in cache).
+    _centres(c, s, out, sl)
+
+
+def _write_round(
+    out: dict[str, NDArray[Any]],
+    sl: slice,
+    t: int,
+    row: dict[str, Any],
+    a: F,
+    b: F,
+    proposer: NDArray[Any],
+) -> None:
+    """Round ``t``'s records of the chunk: ``row``'s arrays and the chosen offers' utilities."""
+    moved = proposer >= 0
+    pick = np.where(moved, proposer, 0)[:, :, None]
+    out["offer_eu"][sl, t] = np.where(moved, np.take_along_axis(a, pick, 2)[:, :, 0], np.nan)
+    out["offer_opponent_eu"][sl, t] = np.where(
+        moved, np.take_along_axis(b, pick, 2)[:, :, 0], np.nan
+    )
+    for key, value in row.items():
+        out[key][sl, t] = value
+
+
+def _centres(c: F, s: F, out: dict[str, NDArray[Any]], sl: slice) -> None:
+    """Median and mean of every state of the chunk at once (the baseline kernels take leading
+    axes; per chunk, the arrays are still in cache)."""
     states = out["positions"][sl]
     cap = np.broadcast_to(c[:, None, :], states.shape)
     sal = np.broadcast_to(s[:, None, :, None], (*states.shape, 1))
