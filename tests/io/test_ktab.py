@@ -429,3 +429,25 @@ def test_writer_uses_smpc_spellings_that_read_back(tmp_path: Path) -> None:
     errors = Schema(inputs("smpSchema.xsd")).errors(ET.parse(out).getroot())
     assert errors
     assert all("None" in e or "Prop" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("name", ["#A", "#0", "#D"])
+def test_a_ktab_csv_named_like_a_decide_row_still_reads_as_ktab(tmp_path: Path, name: str) -> None:
+    # Found by the round-trip property test: the title's first cell is the scenario's name.
+    sc = Scenario(
+        name=name,
+        issues=[Issue(id="land", scale=Scale(min=0, max=100))],
+        actors=[
+            Actor(
+                id=key,
+                capability=Estimate(value=cap),
+                stances={"land": Stance(position=Estimate(value=x), salience=Estimate(value=0.5))},
+            )
+            for key, cap, x in (("east", 2.0, 10.0), ("west", 1.0, 80.0), ("mid", 1.0, 50.0))
+        ],
+    )
+    path = tmp_path / "s.csv"
+    io.save(sc, path, format="ktab-csv")
+    loaded = io.load(path)
+    assert loaded.format == "ktab-csv"
+    assert [a.id for a in loaded.scenario.actors] == [a.id for a in sc.actors]

@@ -153,7 +153,7 @@ def load(
         scenario, notes = read_xlsx(p, data, sheet=sheet, issue=issue, scale=bounds)
     else:
         text = decode_text(data, p)
-        if format is None and looks_like_decide(text):
+        if format is None and looks_like_decide(text) and not _ktab_title(text, str(p)):
             fmt = "decide"
         if fmt == "decide":
             if issue is not None or bounds is not None:
@@ -184,6 +184,15 @@ def parse_scale(text: str) -> tuple[float, float]:
     if not sep or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise InputError(None, "expected --scale MIN:MAX with MIN < MAX, e.g. 0:10", found=text)
     return lo, hi
+
+
+def _ktab_title(text: str, file: str) -> bool:
+    """Whether ``text`` opens with a KTAB CSV title line, whose first cell (the scenario's
+    name) may itself look like a decide row kind such as ``#A``."""
+    try:
+        return looks_like_ktab_csv(parse_csv(text, file)[:8])
+    except InputError:
+        return False
 
 
 def read(path: str | Path, **kw: str | None) -> Scenario:
