@@ -37,7 +37,7 @@ re-derive the move's effect under each draw of the weights' uncertainties.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -55,7 +55,7 @@ from detente.scenario.sources import SourceRef
 if TYPE_CHECKING:
     from detente.scenario.model import Estimate
 
-_Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
+from detente.scenario.sources import Id as _Id
 
 INFERENCES = ("kosko", "modified-kosko", "rescaled")
 TRANSFERS = ("sigmoid", "tanh", "bivalent", "trivalent")

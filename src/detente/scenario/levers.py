@@ -23,13 +23,11 @@ The kinds themselves (what each generates) live with the search, in
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from detente.scenario.shocks import Shock
-
-_Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
+from detente.scenario.sources import Id as _Id
 
 MAX_STEPS = 20
 """At most this many step sizes per list: each one is a lever per issue (and sign)."""

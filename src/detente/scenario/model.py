@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,11 +24,10 @@ from detente.scenario import shocks as _shocks
 from detente.scenario import uncertainty as unc
 from detente.scenario.causal import CausalMap, value_range
 from detente.scenario.shocks import AddActor, LeverChange, RemoveActor, Shock, ValueChange
-from detente.scenario.sources import Source, SourceRef
+from detente.scenario.sources import Id, Source, SourceRef
 from detente.scenario.summit import SummitSpec
 from detente.scenario.uncertainty import Distribution
 
-Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 """An identifier: 1–80 characters, no leading or trailing white space."""
 
 

@@ -55,7 +55,7 @@ from detente.scenario.sources import SourceRef
 if TYPE_CHECKING:
     from detente.scenario.model import Actor
 
-_Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
+from detente.scenario.sources import Id as _Id
 
 FIELDS = ("capability", "position", "salience")
 OPS = ("set", "add", "scale", "toward")

@@ -6,6 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
+"""An identifier: 1-80 characters, no surrounding whitespace (actors, issues, shocks, concepts)."""
+
 _SHA256 = r"^[0-9a-f]{64}$"
 
 

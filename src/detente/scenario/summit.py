@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from detente.scenario.causal import located_error
+from detente.scenario.sources import Id as _Id
 from detente.scenario.sources import SourceRef
-
-_Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")]
 
 SOLUTIONS = ("nash", "kalai-smorodinsky", "asymmetric-nash", "rubinstein")
 DEFAULT_DISCOUNT = 0.95
