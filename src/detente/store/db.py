@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from detente.store import base
@@ -161,6 +162,7 @@ def open_alchemy(target: str) -> AlchemyStore:
             parsed,
             json_serializer=partial(json.dumps, allow_nan=False, ensure_ascii=False),
             pool_pre_ping=parsed.get_backend_name() != "sqlite",
+            **_in_memory_pool(parsed),
         )
     except ImportError as exc:
         hint = " (pip install 'detente[postgres]')" if "psycopg" in str(exc) else ""
@@ -183,6 +185,15 @@ def open_alchemy(target: str) -> AlchemyStore:
         engine.dispose()
         raise
     return AlchemyStore(engine, shown)
+
+
+def _in_memory_pool(url: URL) -> dict[str, Any]:
+    """One shared connection for an in-memory SQLite store: each connection to ``sqlite://`` is
+    a database of its own, so a run recorded from another thread (a web job) would otherwise
+    land in a database the request threads never see."""
+    if url.get_backend_name() != "sqlite" or (url.database or "") not in ("", ":memory:"):
+        return {}
+    return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
 
 
 def _parse(target: str) -> URL:
