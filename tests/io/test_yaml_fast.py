@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from detente.errors import InputError
@@ -84,8 +84,23 @@ def test_validation_errors_keep_the_reference_lines(monkeypatch: pytest.MonkeyPa
     assert "capability" in fast
 
 
+def _empty_parameter_key() -> Any:
+    from detente.scenario import Scenario
+
+    sc = Scenario.model_validate(
+        {
+            "name": "0",
+            "issues": [{"id": "0", "scale": {"min": 0, "max": 1}}],
+            "actors": [{"id": "0", "capability": 1, "stances": {}}],
+            "parameters": {"0": {"": None}},
+        }
+    )
+    return sc
+
+
 @settings(max_examples=60, deadline=None)
 @given(scenario=scenarios())
+@example(scenario=_empty_parameter_key())  # libyaml writes an empty key as "? ''"
 def test_both_emitters_write_the_same_bytes(scenario: Any) -> None:
     mp = pytest.MonkeyPatch()
     try:

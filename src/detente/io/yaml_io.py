@@ -357,10 +357,13 @@ def write_yaml(scenario: Scenario, file: str) -> bytes:
 
 
 def _short_keys(data: Any) -> bool:
-    """Whether every mapping key in ``data`` is well below both emitters' limit for a key
-    written before its colon (128 characters in PyYAML, 128 bytes in libyaml)."""
+    """Whether every mapping key in ``data`` is non-empty (libyaml writes an empty key as
+    ``? ''``, PyYAML as ``''``) and well below both emitters' limit for a key written before
+    its colon (128 characters in PyYAML, 128 bytes in libyaml)."""
     if isinstance(data, dict):
-        return all(len(str(k).encode("utf-8")) < 120 and _short_keys(v) for k, v in data.items())
+        return all(
+            0 < len(str(k).encode("utf-8")) < 120 and _short_keys(v) for k, v in data.items()
+        )
     if isinstance(data, list):
         return all(_short_keys(v) for v in data)
     return True
