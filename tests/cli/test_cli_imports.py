@@ -12,7 +12,7 @@ import detente.cli
 from detente.cli import COMMAND_MODULES
 
 PACKAGE = Path(detente.cli.__file__).parent
-SHARED = {"app", "common", "options"}
+SHARED = {"program", "common", "options"}
 """The modules every command module may import; they import nothing else of the CLI."""
 
 
@@ -62,8 +62,8 @@ def test_command_modules_import_only_the_shared_modules() -> None:
     for name in _modules():
         if name in ("__init__", "__main__"):
             continue
-        allowed = {"app", "options"} if name == "common" else SHARED
-        if name in ("app", "options"):
+        allowed = {"program", "options"} if name == "common" else SHARED
+        if name in ("program", "options"):
             allowed = set()
         assert _cli_imports(name) <= allowed, (name, _cli_imports(name) - allowed)
 
@@ -73,10 +73,11 @@ def test_every_command_module_is_registered() -> None:
     assert set(COMMAND_MODULES) == commands
 
 
-def test_each_module_alone_imports_and_registers_every_command() -> None:
+def test_the_whole_program_has_every_command_whichever_module_came_first() -> None:
     # In one interpreter: before each import every detente.cli module is forgotten, so each
     # is imported as if first (the rest of detente stays loaded: starting an interpreter per
-    # module would take seconds each). Forwards and backwards, so the order cannot matter.
+    # module would take seconds each), then the whole program is asked for. Forwards and
+    # backwards, so the order cannot matter.
     script = f"""
 import importlib, json, sys
 names = {sorted(set(_modules()) - {"__main__"})!r}
@@ -87,7 +88,7 @@ for order in (names, names[::-1]):
             del sys.modules[key]
         module = "detente.cli" if name == "__init__" else f"detente.cli.{{name}}"
         importlib.import_module(module)
-        app = sys.modules["detente.cli.app"].app
+        app = sys.modules["detente.cli"].app
         seen.append([c.callback.__module__ for c in app.registered_commands]
                     + [g.typer_instance.info.name for g in app.registered_groups])
 print(json.dumps(seen))

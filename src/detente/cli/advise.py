@@ -17,7 +17,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     DbOpt,
@@ -36,6 +35,7 @@ from detente.cli.options import (
     ShocksFileOpt,
     WorkersOpt,
 )
+from detente.cli.program import app
 from detente.scenario import Scenario
 
 if TYPE_CHECKING:

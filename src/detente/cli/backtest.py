@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import OutputFormat
+from detente.cli.program import app
 from detente.io.deu import read_deu
 from detente.models import models
 from detente.serial import dumps

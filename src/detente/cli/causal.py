@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     FormatOpt,
@@ -19,6 +18,7 @@ from detente.cli.options import (
     ScenarioArg,
     SheetOpt,
 )
+from detente.cli.program import app
 from detente.scenario import Scenario
 from detente.sim.levers import LeverResult, parse_levers, set_levers
 

@@ -14,7 +14,6 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     DbOpt,
@@ -31,6 +30,7 @@ from detente.cli.options import (
     SheetOpt,
     WorkersOpt,
 )
+from detente.cli.program import app
 from detente.scenario import Scenario
 
 if TYPE_CHECKING:

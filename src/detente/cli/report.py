@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
+from detente.cli.program import app
 
 
 @app.command("report")

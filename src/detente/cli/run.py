@@ -15,7 +15,6 @@ from rich.markup import escape
 
 from detente import report
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     CompatOpt,
@@ -34,6 +33,7 @@ from detente.cli.options import (
     SheetOpt,
     VariantOpt,
 )
+from detente.cli.program import app
 from detente.models import get_model, run
 from detente.report.explain import explain as explain_trace
 from detente.scenario import Scenario

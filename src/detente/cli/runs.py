@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
+from detente.cli.program import app
 
 if TYPE_CHECKING:
     from detente.store import RunStore

@@ -16,7 +16,6 @@ from rich.table import Table
 
 from detente import io, report
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.options import (
     FormatOpt,
     InputFormatOpt,
@@ -26,6 +25,7 @@ from detente.cli.options import (
     ScenarioArg,
     SheetOpt,
 )
+from detente.cli.program import app
 from detente.errors import InputError
 from detente.models import models
 

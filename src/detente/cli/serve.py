@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
+from detente.cli.program import app
 from detente.errors import InputError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

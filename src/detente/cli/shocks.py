@@ -16,7 +16,6 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     DbOpt,
@@ -31,6 +30,7 @@ from detente.cli.options import (
     SheetOpt,
     ShocksFileOpt,
 )
+from detente.cli.program import app
 from detente.models.eu import CYCLING, UNSETTLED
 from detente.scenario import AddActor, Scenario
 from detente.sim.compare import Comparison, IssueChange, compare, notable

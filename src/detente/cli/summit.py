@@ -12,7 +12,6 @@ import yaml
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     FormatOpt,
@@ -22,6 +21,7 @@ from detente.cli.options import (
     SeedOpt,
     SheetOpt,
 )
+from detente.cli.program import app
 from detente.scenario import Scenario
 from detente.summit import AGREEMENT, SummitError, SummitResult, agreement_shock, summit
 

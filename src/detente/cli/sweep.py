@@ -13,7 +13,6 @@ import typer
 from rich.table import Table
 
 from detente.cli import common
-from detente.cli.app import app
 from detente.cli.common import UsageError
 from detente.cli.options import (
     ExecutorOpt,
@@ -27,6 +26,7 @@ from detente.cli.options import (
     ShocksFileOpt,
     WorkersOpt,
 )
+from detente.cli.program import app
 from detente.scenario import Scenario
 from detente.sim.sweep import SweepResult, sweep
 

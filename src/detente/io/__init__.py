@@ -21,24 +21,16 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
+from importlib import import_module, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from detente.errors import InputError
 from detente.io.common import atomic_write, decode_text, read_bytes
-from detente.io.csv_io import parse_csv, read_csv, write_csv
-from detente.io.decide import looks_like_decide, read_decide, write_decide
-from detente.io.ktab import (
-    looks_like_ktab_csv,
-    read_ktab_csv,
-    read_ktab_xml,
-    write_ktab_csv,
-    write_ktab_xml,
-)
-from detente.io.xlsx import read_xlsx, write_xlsx
-from detente.io.yaml_io import read_shocks, read_yaml, write_yaml
+from detente.io.yaml_io import read_shocks, read_yaml
 from detente.scenario import Scenario
+
+# The table, KTAB, XLSX and decide readers load when a file of theirs is read (start-up).
 
 __all__ = [
     "FORMATS",
@@ -148,10 +140,18 @@ def load(
     if fmt == "yaml":
         scenario = read_yaml(p, data)
     elif fmt == "ktab-xml":
+        from detente.io.ktab import read_ktab_xml
+
         scenario, notes = read_ktab_xml(p, data)
     elif fmt == "xlsx":
+        from detente.io.xlsx import read_xlsx
+
         scenario, notes = read_xlsx(p, data, sheet=sheet, issue=issue, scale=bounds)
     else:
+        from detente.io.csv_io import parse_csv, read_csv
+        from detente.io.decide import looks_like_decide, read_decide
+        from detente.io.ktab import looks_like_ktab_csv, read_ktab_csv
+
         text = decode_text(data, p)
         if format is None and looks_like_decide(text) and not _ktab_title(text, str(p)):
             fmt = "decide"
@@ -189,6 +189,9 @@ def parse_scale(text: str) -> tuple[float, float]:
 def _ktab_title(text: str, file: str) -> bool:
     """Whether ``text`` opens with a KTAB CSV title line, whose first cell (the scenario's
     name) may itself look like a decide row kind such as ``#A``."""
+    from detente.io.csv_io import parse_csv
+    from detente.io.ktab import looks_like_ktab_csv
+
     try:
         return looks_like_ktab_csv(parse_csv(text, file)[:8])
     except InputError:
@@ -207,14 +210,21 @@ def with_shocks(scenario: Scenario, path: str | Path) -> Scenario:
     return read_shocks(p, read_bytes(p), scenario)
 
 
-_WRITERS: dict[str, Callable[[Scenario, str], bytes]] = {
-    "yaml": write_yaml,
-    "csv": write_csv,
-    "ktab-csv": write_ktab_csv,
-    "ktab-xml": write_ktab_xml,
-    "xlsx": write_xlsx,
-    "decide": write_decide,
+_WRITERS = {
+    "yaml": ("detente.io.yaml_io", "write_yaml"),
+    "csv": ("detente.io.csv_io", "write_csv"),
+    "ktab-csv": ("detente.io.ktab", "write_ktab_csv"),
+    "ktab-xml": ("detente.io.ktab", "write_ktab_xml"),
+    "xlsx": ("detente.io.xlsx", "write_xlsx"),
+    "decide": ("detente.io.decide", "write_decide"),
 }
+"""Each format's writer ``(scenario, file name) -> bytes``: module and function."""
+
+
+def _writer(fmt: str) -> Callable[[Scenario, str], bytes]:
+    module, name = _WRITERS[fmt]
+    writer: Callable[[Scenario, str], bytes] = getattr(import_module(module), name)
+    return writer
 
 
 def save(scenario: Scenario, path: str | Path, *, format: str | None = None) -> None:
@@ -232,7 +242,7 @@ def save(scenario: Scenario, path: str | Path, *, format: str | None = None) -> 
     """
     p = Path(path)
     fmt = _format_for(p, format)
-    data = _WRITERS[fmt](scenario, str(p))
+    data = _writer(fmt)(scenario, str(p))
     atomic_write(p, lambda fh: fh.write(data))
 
 

@@ -1,11 +1,11 @@
-"""Bargaining models. Each is a pure function ``(arrays, rng, params) -> Trace``."""
+"""Bargaining models. Each is a pure function ``(arrays, rng, params) -> Trace``.
 
-from detente.models import baselines as baselines
-from detente.models import eu as eu
-from detente.models import exchange as exchange
-from detente.models import nbs as nbs
-from detente.models import smp as smp
+A model's module loads when the model is first asked for (:func:`get_model`, :func:`models`),
+so a command pays only for the models it runs.
+"""
+
 from detente.models.registry import (
+    BUILTIN,
     DEFAULT_SEED,
     ModelSpec,
     Parameter,
@@ -15,19 +15,11 @@ from detente.models.registry import (
 )
 
 __all__ = [
+    "BUILTIN",
     "DEFAULT_SEED",
     "ModelSpec",
     "Parameter",
-    "baselines",
-    "ensemble",
-    "eu",
-    "exchange",
     "get_model",
     "models",
-    "nbs",
     "run",
-    "smp",
 ]
-
-# The ensemble combines the models above: registered (and listed) after them.
-from detente.models import ensemble as ensemble

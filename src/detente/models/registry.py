@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -113,6 +114,30 @@ def pad_rounds(a: F, rounds: int) -> F:
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
+BUILTIN = {
+    "mean": ("compromise", "weighted-mean"),
+    "median": ("weighted-median",),
+    "condorcet": (),
+    "eu": ("bdm", "expected-utility"),
+    "exchange": ("stokman",),
+    "nbs": ("nash",),
+    "smp": ("ktab",),
+    "ensemble": ("stack",),
+}
+"""detente's models in the order they are listed, with their aliases."""
+
+_HOME = {"mean": "baselines", "median": "baselines", "condorcet": "baselines"}
+"""A built-in model's module under :mod:`detente.models` where it is not the model's name."""
+
+
+def _load(name: str) -> None:
+    """Import the module that registers built-in model (or alias) ``name``: a model's code
+    loads on first use, so a command pays only for the models it runs."""
+    for model, aliases in BUILTIN.items():
+        if name == model or name in aliases:
+            import_module(f"detente.models.{_HOME.get(model, model)}")
+            return
+
 
 def register(spec: ModelSpec) -> ModelSpec:
     for key in (spec.name, *spec.aliases):
@@ -123,16 +148,23 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 def models() -> list[ModelSpec]:
-    """Every registered model once, in registration order."""
-    seen: dict[str, ModelSpec] = {}
+    """Every registered model once: detente's own in :data:`BUILTIN`'s order, then others in
+    registration order."""
+    for name in BUILTIN:
+        if name not in _REGISTRY:
+            _load(name)
+    seen: dict[str, ModelSpec] = {name: _REGISTRY[name] for name in BUILTIN}
     for spec in _REGISTRY.values():
         seen.setdefault(spec.name, spec)
     return list(seen.values())
 
 
 def get_model(name: str) -> ModelSpec:
+    key = name.lower()
+    if key not in _REGISTRY:
+        _load(key)
     try:
-        return _REGISTRY[name.lower()]
+        return _REGISTRY[key]
     except KeyError:
         names = ", ".join(s.name for s in models())
         raise KeyError(f"unknown model {name!r} (models: {names})") from None

@@ -93,7 +93,7 @@ def located_error(title: str, loc: tuple[int | str, ...], message: str) -> Valid
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
 
 class Concept(_Model):
@@ -195,7 +195,9 @@ class Link(_Model):
 class CausalMap(_Model):
     """Concepts, signed weights, links to the scenario and the inference settings."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", validate_assignment=True, populate_by_name=True
+    )
 
     inference: Literal["kosko", "modified-kosko", "rescaled"] = "kosko"
     transfer: Literal["sigmoid", "tanh", "bivalent", "trivalent"] = "sigmoid"

@@ -42,7 +42,7 @@ SCALE_LIMIT = 1e15
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
 
 class Estimate(_Model):

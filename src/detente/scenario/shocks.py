@@ -62,7 +62,7 @@ OPS = ("set", "add", "scale", "toward")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
 
 class ValueChange(_Model):

@@ -13,7 +13,7 @@ _SHA256 = r"^[0-9a-f]{64}$"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class Anchor(_Frozen):

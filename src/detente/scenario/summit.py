@@ -37,7 +37,7 @@ DEFAULT_DISCOUNT = 0.95
 class SummitSpec(BaseModel):
     """Two actors' bilateral bargain (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
     label: str | None = None
     description: str | None = None

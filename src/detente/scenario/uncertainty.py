@@ -27,7 +27,7 @@ _PLUS_MINUS = re.compile(r"^\s*(?:±|\+-|\+/-)\s*([0-9.eE+-]+)\s*$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 def _finite(*pairs: tuple[str, float]) -> None:
