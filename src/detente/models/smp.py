@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from detente.models import smp_kernel as K
 from detente.models.baselines import median_centre, weighted_median
 from detente.models.registry import ModelSpec, Parameter, pad_rounds, register
+from detente.models.streams import ReplicateGenerators, ReplicateStreams
 from detente.scenario import Scenario, ScenarioArrays
 from detente.scenario.batch import ScenarioBatch
 from detente.trace import Trace
@@ -855,8 +856,14 @@ def _smp_batch(
     b: ScenarioBatch, params: Mapping[str, Any], seqs: Sequence[np.random.SeedSequence]
 ) -> tuple[F, F]:
     """SMP on a chunk: batch calls of ``smp_kernel.simulate`` with per-replicate inputs;
-    replicate ``r`` draws from ``seqs[r]`` and gives what a single run of its draw gives."""
+    replicate ``r`` draws from ``seqs[r]`` and gives what a single run of its draw gives.
+
+    A replicate's generator is made only if it draws (never in deterministic runs); given
+    :class:`~detente.models.streams.ReplicateStreams`, the stochastic choices' uniforms are
+    drawn for all replicates at once (:class:`~detente.models.streams.ReplicateUniforms`, the
+    same numbers), generators remaining for ``thread_order``'s exponentials only."""
     prep = prepare_batch(b.base, b.capability, b.position, b.salience, params)
+    cfg = prep.config
     r_n, n = b.capability.shape
     # memory: at most K.MAX_BATCH_ELEMENTS elements in each [r, n, n] array of a call
     step = max(1, K.MAX_BATCH_ELEMENTS // (n * n))
@@ -868,9 +875,20 @@ def _smp_batch(
         sub = K.Inputs(
             inp.capability[lo:hi], inp.salience[lo:hi], inp.position[lo:hi], inp.accommodation
         )
-        gens = [np.random.default_rng(q) for q in seqs[lo:hi]]
-        # the generators are discarded here: drawing 8 turns ahead changes no number
-        hist = K.simulate(sub, prep.config, gens, record=False, positions=True, draw_ahead=8)
+        part = seqs[lo:hi]
+        uniforms = None
+        if isinstance(part, ReplicateStreams) and cfg.stochastic and not cfg.thread_order:
+            uniforms = part.uniforms()
+        # the streams are discarded here: drawing 8 turns ahead changes no number
+        hist = K.simulate(
+            sub,
+            cfg,
+            ReplicateGenerators(part),
+            record=False,
+            positions=True,
+            draw_ahead=8,
+            uniforms=uniforms,
+        )
         assert hist.final_outcome is not None
         x_end = hist.positions[-1]
         forecasts.append(K.outcome_mean(x_end, hist.final_outcome) * prep.span + prep.low)

@@ -43,11 +43,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import accel
+
+if TYPE_CHECKING:
+    from detente.models.streams import ReplicateUniforms
 
 F = NDArray[np.float64]
 I = NDArray[np.intp]  # noqa: E741 (array of indices)
@@ -1534,6 +1538,7 @@ def simulate(
     draw_ahead: int = 1,
     option_keys: Callable[[int, I], F] | None = None,
     bargain_utility: bool = False,
+    uniforms: ReplicateUniforms | None = None,
 ) -> History:
     """Run ``len(generators)`` replicates of the SMP to KTAB's stopping rule.
 
@@ -1559,6 +1564,12 @@ def simulate(
     :mod:`detente.models.smp_numba`; otherwise the ``n³`` loops in
     :mod:`detente.models.smp_fused`.
 
+    ``uniforms`` (:class:`~detente.models.streams.ReplicateUniforms`, one per replicate) gives
+    the stochastic choices' uniforms instead of ``generators``, all replicates at once: the
+    same numbers when it was made from the streams the generators were, and no generator is
+    then used (``generators`` may make them lazily). Not with ``cfg.thread_order``, whose
+    exponentials follow the uniforms in each generator's stream.
+
     ``cfg.thread_order`` orders each actor's options by :func:`thread_keys`, drawn from the
     replicate's generator after its choices of the turn. ``option_keys(turn, rows)`` gives the
     keys of a turn's options instead (``[len(rows), n, n·v + 1]``, see :func:`option_lists`),
@@ -1575,7 +1586,12 @@ def simulate(
     r_n = len(generators)
     if r_n < 1:
         raise ValueError("need at least one replicate")
+    if uniforms is not None and len(uniforms) != r_n:
+        raise ValueError(f"{len(uniforms)} replicates of uniforms for {r_n} generators")
+    if uniforms is not None and cfg.thread_order:
+        raise ValueError("thread_order draws from the generators: give no uniforms")
     run = _Run(per_replicate(inputs, r_n), cfg, generators, record, positions)
+    run.uniforms = uniforms
     run.ahead = 1 if cfg.thread_order else max(1, int(draw_ahead))
     run.option_keys = option_keys
     run.bargain_utility = bargain_utility
@@ -1619,6 +1635,7 @@ class _Run:
         self.inputs, self.live, self.cfg, self.gens = inputs, inputs, cfg, generators
         self.record, self.positions = record, positions
         self.ahead, self.bargain_utility = 1, False
+        self.uniforms: ReplicateUniforms | None = None
         self.option_keys: Callable[[int, I], F] | None = None
         r_n, n = inputs.position.shape[:2]
         self.hist = History(turns=np.zeros(r_n, dtype=np.intp))
@@ -1692,15 +1709,23 @@ class _Run:
         """This turn's uniforms ``[active, n]`` and option keys of the active replicates."""
         active, cfg, gens, n = self.active, self.cfg, self.gens, self.x_full.shape[1]
         draws = None
+        uniforms = self.uniforms
         if cfg.stochastic and self.ahead == 1:
-            draws = np.stack([gens[int(r)].random(n) for r in active])
+            if uniforms is not None:
+                draws = uniforms.random(n, active)
+            else:
+                draws = np.stack([gens[int(r)].random(n) for r in active])
         elif cfg.stochastic:
             k = (self.turn_no - 1) % self.ahead
             if k == 0:
-                # each replicate's own stream: a loop over the generators every `ahead` turns
-                self.pending[active] = np.stack(
-                    [gens[int(r)].random((self.ahead, n)) for r in active]
-                )
+                if uniforms is not None:
+                    self.pending[active] = uniforms.random((self.ahead, n), active)
+                else:
+                    # each replicate's own stream: a loop over the generators every `ahead`
+                    # turns
+                    self.pending[active] = np.stack(
+                        [gens[int(r)].random((self.ahead, n)) for r in active]
+                    )
             draws = self.pending[active, k]
         keys = None
         if self.option_keys is not None:

@@ -1026,7 +1026,7 @@ def _evaluate(
     tasks: list[LeverTask] = []
     where: list[tuple[range, int, int]] = []
     for lo, hi in bounds:
-        chunk_seqs = list(seqs[lo:hi])
+        chunk_seqs = seqs[lo:hi]  # ReplicateStreams slices lazily and pickles small
         slices: dict[int, Batch] = {}
         for group in groups:
             chunk_items: list[LeverItem] = []

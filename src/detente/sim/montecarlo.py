@@ -17,7 +17,8 @@ final state up to the longest run's turn count.
 Memory is flat in the number of draws but for the forecasts themselves (8 bytes per draw and
 issue). The inputs are drawn in blocks of :data:`INPUT_BLOCK` replicates, and each block's
 chunks run and are summarised before the next block is drawn; each replicate's model stream is
-made when its chunk is (the same streams as ``spawn(R)``). The per-round medians behind the fan
+made only if its replicate draws (the same streams as ``spawn(R)``,
+:class:`~detente.models.streams.ReplicateStreams`). The per-round medians behind the fan
 chart are kept for the first :data:`CENTRE_KEPT` replicates only (each chunk returns just those),
 and the fan chart's quantiles are computed exactly over them: exact for up to that many draws,
 and beyond it the quantiles of a sample of 10,000 independent replicates (replicates are
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 
 from detente.models import get_model
 from detente.models.registry import BatchFunction, pad_rounds
+from detente.models.streams import ReplicateStreams
 from detente.scenario import Scenario, Threshold
 from detente.scenario.batch import ScenarioBatch as Batch
 from detente.serial import floats, number, plain
@@ -275,7 +277,7 @@ def run_chunks(
     model: str,
     batch: Batch,
     params: Mapping[str, Any],
-    seqs: list[np.random.SeedSequence],
+    seqs: Sequence[np.random.SeedSequence],
     size: int,
     executor: Executor | None,
     progress: Progress | None,
@@ -301,7 +303,7 @@ def run_chunks(
 
 def input_draws(
     scenario: Scenario, draws: int, seed: int, *, streams: bool
-) -> tuple[Batch, list[np.random.SeedSequence]]:
+) -> tuple[Batch, Sequence[np.random.SeedSequence]]:
     """The drawn inputs of :func:`monte_carlo` and, for a model with ``streams``, each
     replicate's own random stream (else ``[]``): what ``seed`` gives every analysis that runs
     on the same draws (advice, scenario discovery), so their baselines are those of ``mc``.
@@ -342,11 +344,11 @@ def _child(seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     )
 
 
-def _streams(
-    model_seq: np.random.SeedSequence, start: int, stop: int
-) -> list[np.random.SeedSequence]:
-    """Replicates ``start`` to ``stop``'s model streams: ``model_seq.spawn(R)[start:stop]``."""
-    return [_child(model_seq, r) for r in range(start, stop)]
+def _streams(model_seq: np.random.SeedSequence, start: int, stop: int) -> ReplicateStreams:
+    """Replicates ``start`` to ``stop``'s model streams: ``model_seq.spawn(R)[start:stop]``,
+    each made only if its replicate draws (:class:`~detente.models.streams.ReplicateStreams`;
+    stochastic SMP draws their uniforms all at once)."""
+    return ReplicateStreams(model_seq, start, stop)
 
 
 SummaryTask = tuple[str, Batch, Mapping[str, Any], Sequence[np.random.SeedSequence], int]

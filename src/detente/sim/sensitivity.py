@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.models import get_model
+from detente.models.streams import ReplicateStreams
 from detente.scenario import Estimate, Scenario
 from detente.scenario.batch import ScenarioBatch as Batch
 from detente.scenario.uncertainty import Beta, Normal, PlusMinus, Triangular, Uniform
@@ -457,7 +458,8 @@ def analyse(
     x = np.asarray(x, dtype=np.float64)
     b = batch(scenario, found, x)
     total = b.replicates
-    seqs = np.random.SeedSequence(seed).spawn(total) if spec.streams else []
+    # SeedSequence(seed).spawn(total), each child made only if its evaluation draws
+    seqs = ReplicateStreams(np.random.SeedSequence(seed), 0, total) if spec.streams else []
     size = spec.chunk
     results = run_chunks(spec.name, b, resolved, seqs, size, executor, progress)
     y = np.concatenate([f for f, _centre in results], axis=0).reshape(total, len(base.issues))
