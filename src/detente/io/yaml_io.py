@@ -114,11 +114,22 @@ class _Bounded(Composer, SafeConstructor, Resolver):
 
     def _start(self) -> None:
         self._open: list[list[int]] = []  # [values, depth] of each collection being composed
-        self._paths: list[str] = []  # and its field path
+        self._places: list[object] = []  # and its place in its parent (see _path)
         self._sizes: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (values, depth)
         self._values = 0  # in the document so far, aliases expanded
 
-    def _charge(self, values: int, depth: int, mark: _Marked | None, path: str) -> None:
+    def _path(self, where: object) -> str:
+        """The field path of the node at ``where`` (a list index, the key node of a mapping's
+        value, or None for a key) in the innermost open collection; built only for an error."""
+        path = ""
+        for place in (*self._places, where):
+            if isinstance(place, int):
+                path = _join(path, place)
+            elif isinstance(place, ScalarNode):
+                path = _join(path, place.value)
+        return path
+
+    def _charge(self, values: int, depth: int, mark: _Marked | None, where: object) -> None:
         """Count ``values`` more into the document, ``depth`` levels below the open ones."""
         self._values += values
         if self._values > MAX_NODES:
@@ -126,23 +137,18 @@ class _Bounded(Composer, SafeConstructor, Resolver):
                 f"expected at most {MAX_NODES:,} values in the document (each alias counted as"
                 " the values it repeats)",
                 mark,
-                path,
+                self._path(where),
             )
         if len(self._open) + depth > MAX_DEPTH:
             raise _Refused(
                 f"expected lists and mappings nested at most {MAX_DEPTH} deep (aliases expanded)",
                 mark,
-                path,
+                self._path(where),
             )
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event: Event = self.peek_event()
-        path = self._paths[-1] if self._paths else ""
         where: object = index  # a list index, the key node of a mapping's value, or None
-        if isinstance(where, int):
-            path = _join(path, where)
-        elif isinstance(where, ScalarNode):
-            path = _join(path, where.value)
         mark = event.start_mark
         if isinstance(event, AliasEvent):
             node = super().compose_node(parent, index)  # an unknown alias: ComposerError
@@ -151,24 +157,24 @@ class _Bounded(Composer, SafeConstructor, Resolver):
                 raise _Refused(
                     "expected an alias outside the list or mapping it names (no recursive alias)",
                     mark,
-                    path,
+                    self._path(where),
                     f"*{event.anchor}",
                 )
-            self._charge(*size, mark, path)
+            self._charge(*size, mark, where)
         elif isinstance(event, NodeEvent) and getattr(event, "tag", None) not in (None, "!"):
             tag = str(getattr(event, "tag", "")).replace("tag:yaml.org,2002:", "!!")
-            raise _Refused("expected plain YAML (no tags)", mark, path, tag)
+            raise _Refused("expected plain YAML (no tags)", mark, self._path(where), tag)
         elif isinstance(event, CollectionStartEvent):
-            self._charge(1, 1, mark, path)
+            self._charge(1, 1, mark, where)
             self._open.append([1, 1])
-            self._paths.append(path)
+            self._places.append(where)
             node = super().compose_node(parent, index)
-            self._paths.pop()
+            self._places.pop()
             values, depth = self._open.pop()
             size = (values, depth)
         else:
             node = super().compose_node(parent, index)
-            self._charge(1, 0, mark, path)
+            self._charge(1, 0, mark, where)
             size = (1, 0)
         if self._open:
             outer = self._open[-1]
