@@ -32,6 +32,7 @@ def main() -> None:
             "advise",
             "process",
             "startup",
+            "streams",
         ),
         action="append",
     )
@@ -48,6 +49,7 @@ def main() -> None:
         ("advise", [str(HERE / "bench_advise.py")]),
         ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
         ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
+        ("streams", [str(HERE / "bench_streams.py")]),  # per-replicate streams, before/after
     ]
     by_name = dict(jobs)
     if args.eu_reference:

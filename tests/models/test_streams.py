@@ -56,6 +56,8 @@ def _same_seq(a: np.random.SeedSequence, b: np.random.SeedSequence) -> None:
         min_size=1,
         max_size=4,
     ),
+    # small work blocks: many blocks per call, the last one partial
+    block=st.sampled_from([1, 7, 40, S.BLOCK_ELEMENTS]),
 )
 def test_uniforms_equal_numpys_generators(
     entropy: Any,
@@ -64,21 +66,26 @@ def test_uniforms_equal_numpys_generators(
     start: int,
     count: int,
     calls: list[tuple[Any, list[bool] | None]],
+    block: int,
 ) -> None:
     stop = start + count
     streams = ReplicateStreams(_parent(entropy, key, pool), start, stop)
     uniforms = streams.uniforms()
     gens = [np.random.default_rng(q) for q in _parent(entropy, key, pool).spawn(stop)[start:]]
     assert len(uniforms) == count
-    for shape, mask in calls:
-        # successive calls, each on all replicates or on a subset of them
-        rows = None if mask is None else np.flatnonzero(mask[:count])
-        which = range(count) if rows is None else rows.tolist()
-        got = uniforms.random(shape, rows)
-        dims = (shape,) if isinstance(shape, int) else shape
-        assert got.shape == (len(which), *dims)
-        for i, r in enumerate(which):
-            np.testing.assert_array_equal(got[i], gens[r].random(shape))
+    saved, S.BLOCK_ELEMENTS = S.BLOCK_ELEMENTS, block
+    try:
+        for shape, mask in calls:
+            # successive calls, each on all replicates or on a subset of them
+            rows = None if mask is None else np.flatnonzero(mask[:count])
+            which = range(count) if rows is None else rows.tolist()
+            got = uniforms.random(shape, rows)
+            dims = (shape,) if isinstance(shape, int) else shape
+            assert got.shape == (len(which), *dims)
+            for i, r in enumerate(which):
+                np.testing.assert_array_equal(got[i], gens[r].random(shape))
+    finally:
+        S.BLOCK_ELEMENTS = saved
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7, 2**64 + 5])

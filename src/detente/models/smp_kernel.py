@@ -1555,9 +1555,9 @@ def simulate(
     voters' values of the bargains too (``Bargains.utility``, KTAB's ``BargnUtil``).
 
     ``draw_ahead=k`` draws the uniforms of ``k`` turns at once per replicate (the same numbers:
-    a generator's stream does not depend on how it is cut), which leaves the generators up to
-    ``k - 1`` turns further on than a run one turn at a time would: for callers that discard
-    them.
+    a generator's stream does not depend on how it is cut), which leaves the generators (or
+    ``uniforms``) up to ``k - 1`` turns further on than a run one turn at a time would: for
+    callers that discard them.
 
     The compiled kernels give the same numbers and are used where they pay
     (:func:`detente.models.accel.choose`): without records, whole turns in

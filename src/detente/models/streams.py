@@ -157,22 +157,20 @@ def _halves(values: Sequence[int]) -> tuple[U64, U64]:
     return hi, lo
 
 
-@functools.lru_cache(maxsize=32)
-def _jumps(k: int) -> tuple[U64, ...]:
-    """``A_j, C_j`` for ``j = 1..k`` (``x_j = A_j·x_0 + C_j·c``) as columns ``[k, 1]``: the low
-    half's 32-bit limbs, then the high and low halves, of ``A`` then of ``C``."""
+@functools.lru_cache(maxsize=64)
+def _jumps(count: int, stride: int = 1) -> tuple[tuple[U64, ...], tuple[U64, ...]]:
+    """``A_j`` and ``C_j`` (``x_j = A_j·x_0 + C_j·c``) for ``j = stride, 2·stride, …,
+    count·stride``, each as the :func:`_limbs` of a column ``[count, 1]``."""
+    step_a, step_c = 1, 0
+    for _ in range(stride):
+        step_a, step_c = (step_a * _PCG_MULT) & _BITS128, (step_c * _PCG_MULT + 1) & _BITS128
     a, c = [], []
     mult, plus = 1, 0
-    for _ in range(k):
-        mult = (mult * _PCG_MULT) & _BITS128
-        plus = (plus * _PCG_MULT + 1) & _BITS128
+    for _ in range(count):
+        mult, plus = (step_a * mult) & _BITS128, (step_a * plus + step_c) & _BITS128
         a.append(mult)
         c.append(plus)
-    out: list[U64] = []
-    for values in (a, c):
-        hi, lo = _halves(values)
-        out += [lo & _LOW, lo >> np.uint64(32), hi, lo]
-    return tuple(out)
+    return _limbs(*_halves(a)), _limbs(*_halves(c))
 
 
 def _limbs(hi: U64, lo: U64) -> tuple[U64, U64, U64, U64]:
@@ -263,36 +261,43 @@ class ReplicateUniforms:
         out = np.empty((r_n, k))
         if k == 0 or r_n == 0:
             return out.reshape(r_n, *dims)
-        state, inc = _limbs(sh, sl), _limbs(ch, cl)
-        jumps = _jumps(k)
-        # [draw, replicate] blocks, replicates along the fast axis (long inner loops), few
-        # enough draws that the work arrays stay in cache
-        step = max(1, BLOCK_ELEMENTS // r_n)
-        work = np.empty((8, min(step, k) * r_n), dtype=np.uint64)
-        for j0 in range(0, k, step):
-            j1 = min(k, j0 + step)
-            size = (j1 - j0) * r_n
-            hi, lo, q_hi, q_lo, w1, w2, w3 = (w[:size].reshape(-1, r_n) for w in work[:7])
-            carry = work[7].view(np.bool_)[:size].reshape(-1, r_n)
-            _mul_into(hi, lo, [c[j0:j1] for c in jumps[:4]], state, w1, w2, w3)
-            _mul_into(q_hi, q_lo, [c[j0:j1] for c in jumps[4:]], inc, w1, w2, w3)
-            lo += q_lo
-            np.less(lo, q_lo, out=carry)
-            hi += q_hi
-            hi += carry
-            if j1 == k:  # the replicates' states after their last draw
-                sh, sl = hi[-1].copy(), lo[-1].copy()
+        inc = _limbs(ch, cl)
+        # Blocks of `step` draws × replicates, replicates along the fast axis (long inner
+        # loops), small enough that the work arrays stay in cache. Draw t of block b is
+        # A_t·y_b + C_t·c, y_b the state at the block's start: one 128-bit product per draw,
+        # C_t·c (the same in every block) computed once.
+        step = min(k, max(1, BLOCK_ELEMENTS // r_n))
+        blocks = -(-k // step)
+        starts = [(sh, sl)]
+        if blocks > 1:
+            a_b, c_b = _jumps(blocks - 1, step)
+            y_hi, y_lo = _add128(*_mul128(a_b[2], a_b[3], sh, sl), *_mul128(c_b[2], c_b[3], ch, cl))
+            starts += list(zip(y_hi, y_lo, strict=True))
+        a_t, c_t = _jumps(step)
+        work = np.empty((8, step * r_n), dtype=np.uint64)
+        hi, lo, g_hi, g_lo, w1, w2, w3 = (w.reshape(step, r_n) for w in work[:7])
+        carry = work[7].view(np.bool_)[: step * r_n].reshape(step, r_n)
+        _mul_into(g_hi, g_lo, c_t, inc, w1, w2, w3)
+        for b, (y_hi_b, y_lo_b) in enumerate(starts):
+            j0, t = b * step, min(step, k - b * step)
+            x_hi, x_lo, x, rot, shifted = hi[:t], lo[:t], w2[:t], w3[:t], w1[:t]
+            _mul_into(x_hi, x_lo, [v[:t] for v in a_t], _limbs(y_hi_b, y_lo_b), shifted, x, rot)
+            x_lo += g_lo[:t]
+            np.less(x_lo, g_lo[:t], out=carry[:t])
+            x_hi += g_hi[:t]
+            x_hi += carry[:t]
+            if b == blocks - 1:  # the replicates' states after their last draw
+                sh, sl = x_hi[-1].copy(), x_lo[-1].copy()
             # XSL RR output, then 53 bits to [0, 1)
-            x, rot = q_lo, q_hi
-            np.bitwise_xor(hi, lo, out=x)
-            np.right_shift(hi, np.uint64(58), out=rot)
-            np.right_shift(x, rot, out=w1)
+            np.bitwise_xor(x_hi, x_lo, out=x)
+            np.right_shift(x_hi, np.uint64(58), out=rot)
+            np.right_shift(x, rot, out=shifted)
             np.subtract(np.uint64(64), rot, out=rot)
             np.bitwise_and(rot, np.uint64(63), out=rot)
             np.left_shift(x, rot, out=x)
-            x |= w1
+            x |= shifted
             x >>= np.uint64(11)
-            np.multiply(x, 2.0**-53, out=out.T[j0:j1])
+            np.multiply(x, 2.0**-53, out=out.T[j0 : j0 + t])
         if rows is None:
             self._hi, self._lo = sh, sl
         else:
