@@ -391,7 +391,7 @@ def read_yaml(path: Path | str, data: bytes) -> Scenario:
 
 
 class _ShockFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     shocks: dict[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^\S(.*\S)?$")], Shock]
     sources: dict[str, Source] = Field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,11 +141,11 @@ def model_consensus(forecasts: Sequence[float]) -> tuple[float, float, float]:
     >>> model_consensus([10.0, 30.0, float("nan"), 80.0])
     (30.0, 10.0, 80.0)
     """
-    f = np.asarray(forecasts, dtype=np.float64)
-    f = f[~np.isnan(f)]
-    if f.size == 0:
-        return (np.nan, np.nan, np.nan)
-    return (float(np.median(f)), float(f.min()), float(f.max()))
+    f = [float(v) for v in forecasts if not math.isnan(v)]
+    if not f:
+        return (math.nan, math.nan, math.nan)
+    # statistics, not NumPy: np.median's NaN check imports numpy.ma (10 ms of every `run`)
+    return (statistics.median(f), min(f), max(f))
 
 
 def backtest_record() -> str | None:

@@ -314,6 +314,6 @@ class CausalMap(_Model):
 
 def rebuild(estimate: type[Estimate]) -> None:
     """Resolve the forward reference to :class:`~detente.scenario.model.Estimate` (called once
-    by :mod:`detente.scenario.model`, which imports this module)."""
-    Edge.model_rebuild(_types_namespace={"Estimate": estimate})
-    CausalMap.model_rebuild(_types_namespace={"Estimate": estimate})
+    by :mod:`detente.scenario.model`, which imports this module): the name is put where
+    pydantic looks when it builds the models' validators, on first use."""
+    globals()["Estimate"] = estimate

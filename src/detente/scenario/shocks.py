@@ -203,6 +203,6 @@ class Shock(_Model):
 
 def rebuild(actor: type[Actor]) -> None:
     """Resolve the forward reference to :class:`~detente.scenario.model.Actor` (called once
-    by :mod:`detente.scenario.model`, which imports this module)."""
-    AddActor.model_rebuild(_types_namespace={"Actor": actor})
-    Shock.model_rebuild(_types_namespace={"Actor": actor})
+    by :mod:`detente.scenario.model`, which imports this module): the name is put where
+    pydantic looks when it builds the models' validators, on first use."""
+    globals()["Actor"] = actor
