@@ -22,7 +22,7 @@ RunKind = Literal["run", "mc", "compare", "shock", "sensitivity", "advise", "dis
 class RunSummary(BaseModel):
     """One line of ``detente runs list``: the record without its scenario text and results."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: int
     kind: RunKind
