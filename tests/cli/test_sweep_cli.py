@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from detente.cli import app
 from detente.io import load_default
 from detente.models import run
-from detente.sim.shocks import apply_shocks
+from detente.sim.shocks import apply_shocks, derive, run_shocked
 
 runner = CliRunner()
 
@@ -68,6 +68,29 @@ def test_sweep_csv_matches_single_runs() -> None:
         scenario = summit if r["shock"] == "summit" else sc
         trace = run(scenario, "eu", seed=0, params={"Q": r["Q"]})
         assert float(r["forecast"]) == trace.forecast_by_issue()[r["issue"]]
+
+
+def test_sweep_over_lever_settings_matches_compare() -> None:
+    # LEVER=VALUE shocks, alone and joined with a named one, as `compare` takes them
+    values = "none,sanctions=0,sanctions=1,sanctions=1+summit"
+    code, out, err = invoke("sweep", "-m", "mean", "--grid", f"shock={values}", "-f", "json")
+    assert code == 0, err
+    points = json.loads(out)["points"]
+    assert [p["values"]["shock"] for p in points] == values.split(",")
+    forecasts = [p["forecast"] for p in points]
+    assert forecasts[1] != forecasts[2]  # the lever moves the forecast
+    sc = derive(load_default(), ["sanctions=0", "sanctions=1", "summit"])
+    for p in points[1:]:
+        names = p["values"]["shock"].split("+")
+        trace, _ = run_shocked(sc, "mean", names, seed=0)
+        assert p["forecast"] == pytest.approx(trace.forecast_by_issue(), abs=0, rel=0)
+
+
+def test_sweep_of_an_unknown_lever_names_the_levers() -> None:
+    code, _, err = invoke("sweep", "-m", "mean", "--grid", "shock=no_such_lever=1")
+    assert code != 0
+    assert "unknown lever 'no_such_lever'" in err
+    assert "Traceback" not in err
 
 
 def test_sweep_table_and_json_with_draws() -> None:

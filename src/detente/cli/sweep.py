@@ -42,7 +42,8 @@ def sweep_command(
         typer.Option(
             "--grid",
             "-g",
-            help="KEY=V1,V2,... (repeatable): a model parameter, or shock=none,NAME,A+B.",
+            help="KEY=V1,V2,... (repeatable): a model parameter, or"
+            " shock=none,NAME,A+B,LEVER=VALUE.",
         ),
     ] = None,
     draws: Annotated[

@@ -27,7 +27,7 @@ from detente.models import get_model
 from detente.scenario import Scenario
 from detente.serial import floats, number
 from detente.sim.executors import Executor, InlineExecutor
-from detente.sim.shocks import apply_shocks, run_shocked, schedule
+from detente.sim.shocks import apply_shocks, derive, run_shocked, schedule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,7 +191,9 @@ def sweep(
     Parameters
     ----------
     scenario
-        The scenario; ``shock`` values name its shocks.
+        The scenario; ``shock`` values name its shocks, ``+``-joined for several at once,
+        including those detente makes: ``LEVER=VALUE`` (a causal-map lever set) and
+        ``summit-agreement``.
     model
         A registered model name or alias.
     grid
@@ -224,6 +226,10 @@ def sweep(
     if not grid:
         raise ValueError("the grid is empty: give at least one key with values")
     keys = tuple(grid)
+    if SHOCK in grid:
+        # shocks detente makes on demand: LEVER=VALUE, summit-agreement (as in compare)
+        wanted = [n for v in grid[SHOCK] for n in _shock_names(v)]
+        scenario = derive(scenario, wanted, seed=seed)
     base = scenario.arrays().parameters.get(spec.name, {})
     values: list[list[Any]] = []
     for key in keys:
