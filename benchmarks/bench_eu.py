@@ -3,9 +3,12 @@
 Prints one line per case: the median wall time of repeated calls (the model call or the kernel
 call only; no interpreter start-up, no input parsing), then derived ratios and peak memory.
 
-``record=False`` kernel calls run the fused Numba kernel when Numba is installed (its one-off
-compilation happens in the untimed warm-up call); the ``NumPy kernel`` cases force the NumPy
-kernel (``DETENTE_NO_NUMBA=1``) for comparison. Model calls keep every pair's details, so they
+``record=False`` kernel calls run the fused Numba kernel where Numba is installed and the call
+is large enough to pay for compiling it (``DETENTE_NUMBA=auto``, the default; see
+``eu_kernel.uses_fused_kernel``), and always with ``DETENTE_NUMBA=always``: run the benchmark
+with that setting to time the fused kernel on every case (its one-off compilation happens in
+the untimed warm-up call). The ``NumPy kernel`` cases force the NumPy kernel
+(``DETENTE_NO_NUMBA=1``) for comparison. Model calls keep every pair's details, so they
 always run the NumPy kernel.
 
 With ``--reference PATH`` (the Python-3 port of J. Velev's ``bdm_scholz_model.py``, kept
