@@ -34,7 +34,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
 from detente import __version__
-from detente.store.errors import StoreError
+from detente.store.errors import RecordTooLargeError, StoreError
 from detente.web.budget import Budget, OverBudget
 from detente.web.guard import Guard, StrictJSONRoute, too_large
 from detente.web.routes import (
@@ -53,7 +53,7 @@ from detente.web.routes import (
 from detente.web.routes.common import finite
 from detente.web.routes.pages import STATIC
 from detente.web.services import Services
-from detente.web.workers import Busy, Failed, WorkError
+from detente.web.workers import Busy, Failed, RecordTooLarge, WorkError
 
 ROUTERS = (
     pages,
@@ -186,6 +186,9 @@ def _handle_errors(app: FastAPI, budget: Budget) -> None:
 
     @app.exception_handler(StoreError)
     async def store_failed(_request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, RecordTooLargeError):  # can never fit: not worth a retry
+            refusal = RecordTooLarge.of(exc)
+            return JSONResponse(refusal.body(), status_code=refusal.status)
         return JSONResponse({"detail": f"run store: {exc}"}, status_code=503)
 
     @app.exception_handler(RequestValidationError)

@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import Request
 
 from detente.evidence import DocumentStore
+from detente.store.errors import RecordTooLargeError
 from detente.store.recording import RunJob
 from detente.web import work
 from detente.web.budget import Budget
 from detente.web.jobs import JobManager
 from detente.web.uploads import UploadArea
-from detente.web.workers import Cancelled, WorkerPool
+from detente.web.workers import Cancelled, RecordTooLarge, WorkerPool
 
 if TYPE_CHECKING:
     from detente.store import RunStore
@@ -80,8 +81,13 @@ class Services:
             return self._documents
 
     def record(self, job: RunJob) -> int:
-        """Record a run a worker handed over (:func:`~detente.store.run_and_record`)."""
-        run_id = job.record_in(self.store()).run_id
+        """Record a run a worker handed over (:func:`~detente.store.run_and_record`);
+        :class:`~detente.web.workers.RecordTooLarge` (413) for a record the store cannot hold,
+        as when a worker records it."""
+        try:
+            run_id = job.record_in(self.store()).run_id
+        except RecordTooLargeError as exc:
+            raise RecordTooLarge.of(exc) from None
         assert run_id is not None
         return run_id
 

@@ -16,7 +16,6 @@ process) it returns the run as a :class:`~detente.store.RunJob` for the server t
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,15 +29,12 @@ from detente.errors import InputError
 from detente.models import get_model, run
 from detente.scenario import Scenario
 from detente.store.record import RunKind
-from detente.store.recording import RunJob, run_and_record
+from detente.store.recording import RunJob
 from detente.web import views
 from detente.web.schemas import ComparisonOut, LoadedScenario
+from detente.web.stored import store_for
 
 Progress = Callable[[int, int], None]
-
-_STORES: dict[str, Any] = {}
-_STORES_LOCK = threading.Lock()
-
 
 Record = RunJob
 """A finished run for the server to record (:meth:`RunJob.record_in`)."""
@@ -92,17 +88,6 @@ class UploadTask:
     """The client's file name, put in messages instead of where the file was saved."""
 
 
-def _store(url: str) -> Any:
-    """This process's store for ``url``, opened once (a store must not cross a fork)."""
-    with _STORES_LOCK:
-        store = _STORES.get(url)
-        if store is None:
-            from detente.store import open_store
-
-            store = _STORES[url] = open_store(url)
-        return store
-
-
 def _finish(
     store_url: str | None,
     record: RunJob,
@@ -122,10 +107,7 @@ def _record(store_url: str | None, job: RunJob) -> int | None:
     """The new run's id, recorded in this process; None: the server is to record it."""
     if store_url is None:
         return None
-    done = run_and_record(
-        _store(store_url), job.kind, job.scenario, job.models, job.params, job.seed, job.results
-    )
-    return done.run_id
+    return job.record_in(store_for(store_url)).run_id
 
 
 def run_model(task: RunTask, progress: Progress | None = None) -> Outcome:

@@ -40,6 +40,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from detente.errors import InputError
+from detente.store.errors import RecordTooLargeError
 from detente.web.budget import WORKER_ALLOWANCE, MiB
 
 T = TypeVar("T")
@@ -91,6 +92,19 @@ class _Limit(WorkError):
         }
 
 
+class RecordTooLarge(_Limit):
+    """The run's record is larger than one row of the run store can hold: it can never be
+    recorded there, so 413 (not 503, which would invite the client to try again), naming the
+    store's limit (``allowed``) and the record's size (``value``), in bytes."""
+
+    status = 413
+    limit = "max_record_bytes"
+
+    @classmethod
+    def of(cls, exc: RecordTooLargeError) -> RecordTooLarge:
+        return cls(f"run store: {' '.join(str(exc).split())}", exc.size, exc.limit)
+
+
 class TimeLimit(_Limit):
     """The task ran longer than its time limit; its process was killed."""
 
@@ -117,7 +131,8 @@ class WorkerLost(WorkError):
 
 class Failed(WorkError):
     """The task raised: ``kind`` is ``input`` (bad input, 422), ``missing`` (no such run,
-    404), ``store`` (503) or ``bug`` (500)."""
+    404), ``store`` (the store is unreachable or failing, 503) or ``bug`` (500). A record too
+    large for the store is a :class:`RecordTooLarge` instead."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
@@ -183,7 +198,10 @@ def serve(conn: Connection) -> None:
         except Exception as exc:
             if _kind(exc) == "bug":
                 traceback.print_exc(file=sys.stderr)
-            answer = pickle.dumps(("error", _kind(exc), _describe(exc)))
+            if isinstance(exc, RecordTooLargeError):
+                answer = pickle.dumps(("too_large", exc.size, exc.limit, exc.url))
+            else:
+                answer = pickle.dumps(("error", _kind(exc), _describe(exc)))
         try:
             conn.send_bytes(answer)
         except (EOFError, OSError):
@@ -487,6 +505,8 @@ class WorkerPool:
                 self._after(slot)
                 if reply[0] == "ok":
                     return reply[1]
+                if reply[0] == "too_large":
+                    raise RecordTooLarge.of(RecordTooLargeError(reply[1], reply[2], reply[3]))
                 raise Failed(reply[1], reply[2])
             elapsed = time.monotonic() - start
             if elapsed > ticket.seconds:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException
 from detente.errors import InputError
 from detente.models import DEFAULT_SEED, ModelSpec, get_model
 from detente.scenario import Scenario
+from detente.store.errors import StoreError
 from detente.web.budget import MAX_SEED
 from detente.web.guard import StrictJSONRoute
 from detente.web.workers import WorkError
@@ -66,6 +67,8 @@ def error_text(exc: Exception) -> str:
     """A failed job's message."""
     if isinstance(exc, WorkError):
         return exc.detail
+    if isinstance(exc, StoreError):
+        return f"run store: {exc}"
     if isinstance(exc, ValueError | InputError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -27,7 +27,9 @@ def router(services: Services) -> APIRouter:
         response_model=RunResult,
         max_body_size=budget.max_body_bytes,
         responses={
-            413: {"description": "the body is larger than the budget"},
+            413: {
+                "description": "the body is over the budget, or the record over the store's limit"
+            },
             422: {"description": "bad input, or over a limit of the budget (named)"},
             429: {"description": "too many requests are waiting for a worker"},
             503: {"description": "over the time or memory limit while running, or the store"},
