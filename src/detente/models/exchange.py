@@ -38,15 +38,19 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from detente.models import accel
 from detente.models.baselines import median_centre, weighted_mean
 from detente.models.registry import ModelSpec, Parameter, pad_rounds, register
+from detente.models.streams import ReplicateGenerators
 from detente.scenario import ScenarioArrays
 from detente.scenario.batch import ScenarioBatch
 from detente.trace import Trace
@@ -542,6 +546,120 @@ def _num(v: float) -> float | None:
 def _exchange_batch(
     b: ScenarioBatch, params: Mapping[str, Any], streams: Sequence[np.random.SeedSequence]
 ) -> tuple[F, F]:
+    """Forecasts ``[R, issue]`` and per-round centres ``[R, rounds + 1, issue]`` of a batch:
+    for replicate ``r`` what a single run of its draw with ``default_rng(streams[r])`` gives.
+
+    The voting positions of every replicate come from the compiled kernel
+    (:mod:`detente.models.exchange_numba`) where it pays (:func:`detente.models.accel.choose`),
+    else from :func:`simulate` replicate by replicate; the two give the same numbers.
+    """
+    _check(params)
+    rounds = int(params["rounds"])
+    r_n, n, m = b.position.shape
+    span = _to_span(b.base, b.position)
+    kernel = _kernel(r_n, n, m, rounds)
+    if kernel is None:
+        t0 = time.process_time()
+        voting = _voting_numpy(b, span, params, streams)
+        accel.charge(KERNEL, time.process_time() - t0)
+    else:
+        voting = _voting_compiled(kernel, b, span, params, streams)
+    moved = voting != voting[:, :1]
+    positions = _from_span(b.base, b.position[:, None], voting, moved)
+    forecast = weighted_mean(b.capability, positions[:, -1], b.salience)
+    centre = median_centre(b.capability[:, None], positions, b.salience[:, None])
+    return forecast, centre
+
+
+KERNEL = "detente.models.exchange_numba"
+KERNEL_COMPILE_SECONDS = 6.0
+"""Compiling :mod:`detente.models.exchange_numba` on the benchmark machine, about (CPU
+seconds)."""
+
+
+def numpy_seconds(r_n: int, n: int, m: int, rounds: int) -> float:
+    """A rough estimate of :func:`simulate`'s CPU time for ``r_n`` replicates of ``n`` actors ×
+    ``m`` issues, for :func:`detente.models.accel.choose` (a wrong estimate costs time, never
+    numbers): about 6 ms per round of 8 × 6 and 80 ms of 30 × 10 on the benchmark machine."""
+    return float(r_n * min(rounds, 4) * 6e-3 * (n * m / 48.0) ** 1.4)
+
+
+def _kernel(r_n: int, n: int, m: int, rounds: int) -> ModuleType | None:
+    """The compiled kernel if it is worth using for this batch (and can hold its candidates)."""
+    if n * (n - 1) // 2 * (m * (m - 1) // 2) > MAX_CANDIDATES:
+        return None  # simulate says which round has too many, with its clear error
+    return accel.choose(
+        KERNEL,
+        compile_seconds=KERNEL_COMPILE_SECONDS,
+        expected_seconds=numpy_seconds(r_n, n, m, rounds),
+    )
+
+
+def _voting_numpy(
+    b: ScenarioBatch, span: F, params: Mapping[str, Any], streams: Sequence[np.random.SeedSequence]
+) -> F:
+    """``voting[r, t]`` on 0–100 from :func:`simulate`, replicate by replicate, the final state
+    repeated after a settled run's last round."""
+    rounds = int(params["rounds"])
+    voting = np.empty((b.replicates, rounds + 1, *b.position.shape[1:]))
+    for r in range(b.replicates):
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = simulate(
+                b.capability[r],
+                span[r],
+                b.salience[r],
+                rounds=rounds,
+                rng=np.random.default_rng(streams[r]),
+                fixed=float(params["adjust_fixed"]),
+                salience_weight=float(params["adjust_salience"]),
+            )
+        t = res.voting.shape[0]
+        voting[r, :t] = res.voting
+        voting[r, t:] = res.voting[-1]
+    return voting
+
+
+def _voting_compiled(
+    kernel: ModuleType,
+    b: ScenarioBatch,
+    span: F,
+    params: Mapping[str, Any],
+    streams: Sequence[np.random.SeedSequence],
+) -> F:
+    """:func:`_voting_numpy` by the compiled kernel: a replicate's generator is made only when
+    it meets a tie, and draws what :func:`simulate` would."""
+    rounds = int(params["rounds"])
+    r_n, n, m = span.shape
+    share = float(params["adjust_fixed"]) + float(params["adjust_salience"]) * (1.0 - b.salience)
+    size = max(1, n * (n - 1) // 2 * (m * (m - 1) // 2))
+    voting = np.empty((r_n, rounds + 1, n, m))
+    rounds_run = np.zeros(r_n, dtype=np.int64)
+    fw, fv = np.zeros((5, n, m)), np.zeros((3, max(n, m)))
+    cf, ci = np.zeros((11, size)), np.zeros((6, size), dtype=np.int64)
+    alive, state = np.zeros(size, dtype=np.bool_), np.zeros(5, dtype=np.int64)
+    tree = np.full(2 << max(0, (size - 1).bit_length()), -np.inf)  # a max-tree over `size` leaves
+    index = np.zeros(n * m + 1 + 2 * size, dtype=np.int64)
+    generators = ReplicateGenerators(streams)
+    args = (
+        np.ascontiguousarray(b.capability, dtype=np.float64),
+        np.ascontiguousarray(span, dtype=np.float64),
+        np.ascontiguousarray(b.salience, dtype=np.float64),
+        np.ascontiguousarray(share, dtype=np.float64),
+        rounds, voting, rounds_run, fw, fv, cf, ci, alive, tree, index, state,
+    )  # fmt: skip
+    tied = kernel.run(*args, -1)
+    while tied:
+        tied = kernel.run(*args, int(generators[int(state[0])].integers(tied)))
+    for r in range(r_n):
+        voting[r, rounds_run[r] + 1 :] = voting[r, rounds_run[r]]
+    return voting
+
+
+def _exchange_batch_loop(
+    b: ScenarioBatch, params: Mapping[str, Any], streams: Sequence[np.random.SeedSequence]
+) -> tuple[F, F]:
+    """The batch run as it was before the compiled kernel (one :func:`_run` per replicate): the
+    reference of the tests and the benchmark's "before"."""
     _check(params)
     rounds = int(params["rounds"]) + 1
     forecast = np.empty((b.replicates, len(b.base.issues)))
