@@ -33,6 +33,7 @@ def main() -> None:
             "process",
             "startup",
             "streams",
+            "exchange",
         ),
         action="append",
     )
@@ -50,6 +51,7 @@ def main() -> None:
         ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
         ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
         ("streams", [str(HERE / "bench_streams.py")]),  # per-replicate streams, before/after
+        ("exchange", [str(HERE / "bench_exchange.py")]),  # exchange batch, before/after
     ]
     by_name = dict(jobs)
     if args.eu_reference:

@@ -572,7 +572,7 @@ def _exchange_batch(
 
 
 KERNEL = "detente.models.exchange_numba"
-KERNEL_COMPILE_SECONDS = 6.0
+KERNEL_COMPILE_SECONDS = 12.0
 """Compiling :mod:`detente.models.exchange_numba` on the benchmark machine, about (CPU
 seconds)."""
 

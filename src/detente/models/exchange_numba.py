@@ -133,7 +133,7 @@ def _pairwise(a: F, n: int) -> float:
     return float(done[0])
 
 
-@jit(inline=True)
+@jit()
 def _evaluate(
     ratio: float, w_iq: float, w_jp: float, tot_p: float, tot_q: float, s_ip: float,
     s_iq: float, target_i: float, target_j: float, alive: bool, from_i: float, from_j: float,
@@ -179,7 +179,7 @@ def _evaluate(
     return move_i, move_j, gain, sign_i, sign_j, valid
 
 
-@jit(inline=True)
+@jit()
 def _eval_candidate(
     c: int, cf: F, ci: I64, alive: B, y: F, direction: F, cut: bool, outcome: F
 ) -> tuple[float, float, float, float, float, bool]:
