@@ -2,41 +2,14 @@
 // Strings go in with textContent, never as HTML.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const KINDS = ["position", "salience", "persuade-position", "persuade-salience", "shock",
   "causal"];
 const SHOWN = 15;
 
-function cell(tag, text) {
-  const node = document.createElement(tag);
-  node.textContent = text;
-  return node;
-}
-
-async function api(method, path, body) {
-  const options = { method, headers: { accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["content-type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    const detail = data && data.detail;
-    throw new Error(typeof detail === "string" ? detail : `HTTP ${response.status}`);
-  }
-  return data;
-}
-
-function show(message) {
-  $("error").textContent = message;
-  $("error").hidden = !message;
-}
-
-function fmt(x, digits, sign) {
-  if (x === null || x === undefined) return "–";
-  const text = Number(x).toFixed(digits);
-  return sign && x >= 0 ? `+${text}` : text;
+// A gain with its sign (common.js's fmt gives the number alone).
+function gain(x, digits) {
+  const text = fmt(x, digits);
+  return x !== null && x !== undefined && x >= 0 ? `+${text}` : text;
 }
 
 function draw(result) {
@@ -66,10 +39,10 @@ function draw(result) {
   body.replaceChildren();
   top.forEach((lv, n) => {
     const row = document.createElement("tr");
-    row.append(cell("td", String(n + 1)), cell("td", lv.label), cell("td", lv.kind),
-      cell("td", fmt(lv.gain.median, 2, true)), cell("td", fmt(lv.gain.q05, 1, true)),
-      cell("td", fmt(lv.gain.q95, 1, true)), cell("td", `${fmt(100 * lv.helps, 0)} %`),
-      cell("td", fmt(lv.concession, 1)));
+    row.append(el("td", { text: String(n + 1) }), el("td", { text: lv.label }), el("td", { text: lv.kind }),
+      el("td", { text: gain(lv.gain.median, 2) }), el("td", { text: gain(lv.gain.q05, 1) }),
+      el("td", { text: gain(lv.gain.q95, 1) }), el("td", { text: `${fmt(100 * lv.helps, 0)} %` }),
+      el("td", { text: fmt(lv.concession, 1) }));
     body.append(row);
   });
   const d = result.distance;
@@ -80,7 +53,7 @@ function draw(result) {
 }
 
 async function ask(scenario) {
-  show("");
+  showError("error", null);
   const kinds = [...$("kinds").querySelectorAll("input:checked")].map((i) => i.value);
   const body = {
     scenario,
@@ -96,7 +69,7 @@ async function ask(scenario) {
     $("run").textContent = `recorded as run ${answer.run_id}`;
   } catch (error) {
     $("summary").textContent = "";
-    show(error.message);
+    showError("error", error);
   }
 }
 
@@ -107,21 +80,21 @@ async function main() {
   try {
     scenario = (await api("GET", `/api/scenarios/${encodeURIComponent(name)}`)).scenario;
     const models = await api("GET", "/api/models");
-    for (const spec of models) $("model").append(cell("option", spec.name));
+    for (const spec of models) $("model").append(el("option", { text: spec.name }));
     $("model").value = "median";
   } catch (error) {
-    show(error.message);
+    showError("error", error);
     return;
   }
   for (const actor of scenario.actors) {
-    const option = cell("option", actor.label || actor.id);
+    const option = el("option", { text: actor.label || actor.id });
     option.value = actor.id;
     $("actor").append(option);
   }
   for (const kind of KINDS) {
     const box = document.createElement("input");
     Object.assign(box, { type: "checkbox", value: kind, checked: kind !== "persuade-salience" });
-    const label = cell("label", ` ${kind}`);
+    const label = el("label", { text: ` ${kind}` });
     label.prepend(box);
     $("kinds").append(label);
   }
