@@ -260,15 +260,19 @@ def _run_words(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int) -> st
 # * condorcet: proportional votes 40 B per issue × actor² (joint: per actor² × issue);
 #   majority votes 16 B per issue × actor³ (joint: per actor³), the sign of every voter's
 #   preference between every two candidates;
-# * Monte Carlo: 120 B per draw × actor × issue (the drawn inputs and every draw's forecast in
-#   the record; measured 105-110 B), 400 B per draw × issue, 48 B per draw × round × issue,
-#   and one chunk of replicates' work: condorcet's arrays per replicate, eu's positions and
-#   centres by round, smp's batch at most 128 MiB (measured about 72 MiB).
+# * Monte Carlo (monte_carlo_memory): the larger of its phases, drawing, running and recording,
+#   each from what detente.sim.montecarlo keeps (one block of inputs, the first CENTRE_KEPT
+#   replicates' medians, the forecasts) and one chunk's work (chunk_memory); its constants
+#   were measured with tracemalloc on in-process runs of the worker's task (NumPy kernels):
+#   drawing a value costs 8 B plus, while its distribution's group is drawn, 8 B (triangular),
+#   23-24 B (uniform, beta) or 89 B (truncated normal); recording 400 B per draw and 180-200 B
+#   per draw × issue (the forecasts as JSON objects, their text, the store's copy); exchange's
+#   possible exchanges 104-112 B each (NumPy, 40-80 actors; the compiled kernel's buffers take
+#   about 185 B).
 #
 # Measured against estimated (MiB): eu 50 actors × 50 issues, 200 rounds 1,048 / 1,088; smp
-# 200 × 2, 42 turns 140 / 212 (with max_turns = 42); condorcet majority 200 × 10 1,224 / 1,257;
-# Monte Carlo: median 100 × 10 × 20,000 draws 2,078 / 2,393, eu 200 × 10 × 2,000 draws
-# 412 / 564, smp 50 × 5 × 2,000 draws 71 / 290.
+# 200 × 2, 42 turns 140 / 212 (with max_turns = 42); condorcet majority 200 × 10 1,224 / 1,257.
+# Monte Carlo (tracemalloc, every value uncertain): see tests/web/test_memory_estimates.py.
 
 BASE = 16 * MiB
 PER_CELL = 2_600
@@ -280,10 +284,18 @@ SMP_PER_CELL_TURN = 2_200
 SMP_PER_PAIR_TURN = 40
 CONDORCET_PAIR = 40
 CONDORCET_TRIPLE = 16
-SMP_BATCH_WORK = 4 * 8 * 2**22  # measured: about 72 MiB for 50-100 actors
-MC_PER_DRAW_CELL = 120
-MC_PER_DRAW_ISSUE = 400
-MC_PER_DRAW_ROUND_ISSUE = 48
+DRAW_EXTRA = {"plusminus": 24, "uniform": 24, "triangular": 8, "beta": 24, "normal": 96}
+MC_KEPT_COPIES = 5
+MC_RECORD_PER_DRAW = 512
+MC_RECORD_PER_DRAW_ISSUE = 224
+CHUNK_INPUT_COPIES = 4
+EU_GAME_PER_ROUND_ACTOR = 64
+EU_GAME_PER_ROUND = 32
+EU_KERNEL_WORK = 32 * MiB
+SMP_PER_PAIR_CALL = 64
+SMP_PER_POSITION = 32
+EXCHANGE_PER_CANDIDATE = 256
+EXCHANGE_PER_POSITION = 96
 SENSITIVITY_PER_VALUE = 8
 
 
@@ -326,27 +338,55 @@ def run_memory(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int) -> in
     return int(total)
 
 
+def draw_bytes(scenario: Scenario | None, n: int, m: int) -> int:
+    """Peak bytes per replicate of drawing the inputs (:func:`detente.sim.draws.draw`): every
+    value once (``8 · (n + 2·n·m)``), the clipped capabilities, and the largest group of
+    uncertain values of one distribution while it is drawn (the groups are drawn one after
+    another). Without ``scenario``: every value drawn from a truncated normal, the dearest."""
+    values = n + 2 * n * m
+    total = 8 * values + 8 * n
+    if scenario is None:
+        return total + DRAW_EXTRA["normal"] * values
+    counts = dict.fromkeys(DRAW_EXTRA, 0)
+    for _, estimate in scenario.estimates():
+        if estimate.uncertainty is not None:
+            counts[estimate.uncertainty.dist] += 1
+    return total + max(DRAW_EXTRA[kind] * count for kind, count in counts.items())
+
+
 def monte_carlo_memory(
-    spec: ModelSpec, params: Mapping[str, Any], n: int, m: int, draws: int, chunk: int
+    spec: ModelSpec,
+    params: Mapping[str, Any],
+    n: int,
+    m: int,
+    draws: int,
+    chunk: int,
+    scenario: Scenario | None = None,
 ) -> int:
-    """Estimated peak memory of a recorded Monte Carlo run, in bytes: the drawn inputs
-    (draws × actors × issues), every draw's forecast and path of the centre (draws × rounds ×
-    issues), and one chunk of replicates' model work (batch kernels keep no per-round
-    records; smp's batch splits a chunk so that no [replicate, actor, actor] array exceeds
-    2**22 elements)."""
-    rounds = _rounds(spec, params)
-    chunk = max(1, min(chunk, draws))
-    if spec.name == "smp":
-        work = SMP_BATCH_WORK + chunk * (rounds + 1) * n * m * 8 * 2
-    elif spec.name == "eu":  # the batch kernel keeps positions and centres by round only
-        work = chunk * (rounds + 1) * n * m * 8 * 4
-    else:
-        work = chunk * model_memory(spec, params, n, m)
-    total = BASE + PER_CELL * n * m + work
-    total += MC_PER_DRAW_CELL * draws * n * m
-    total += MC_PER_DRAW_ISSUE * draws * m
-    total += MC_PER_DRAW_ROUND_ISSUE * draws * (rounds + 1) * m
-    return int(total)
+    """Estimated peak memory of a recorded Monte Carlo run (:func:`detente.web.work.
+    monte_carlo`), in bytes: the larger of its phases, as :func:`detente.sim.montecarlo.
+    monte_carlo` keeps things.
+
+    * drawing one block of inputs (at most :data:`~detente.sim.montecarlo.INPUT_BLOCK`
+      replicates; :func:`draw_bytes`, from ``scenario``'s distributions);
+    * running its chunks of ``chunk`` replicates one after another: the block's inputs (and a
+      copy of its saliences, checked for actors left without any), one chunk's model work
+      (:func:`chunk_memory`), every forecast so far (8 bytes per draw and issue, twice while
+      they are joined) and the per-round medians of the first
+      :data:`~detente.sim.montecarlo.CENTRE_KEPT` replicates (with their copies: padding,
+      joining, quantiles);
+    * recording: every draw's forecast as JSON objects, their text and the store's copy.
+    """
+    from detente.sim.montecarlo import CENTRE_KEPT, INPUT_BLOCK
+
+    rounds = _rounds(spec, params) + 1
+    block = min(draws, INPUT_BLOCK)
+    kept = min(draws, CENTRE_KEPT) * rounds * m
+    drawing = block * draw_bytes(scenario, n, m)
+    running = block * 8 * (n + 3 * n * m + n) + chunk_memory(spec, params, n, m, chunk)
+    running += 2 * 8 * draws * m + MC_KEPT_COPIES * 8 * kept
+    recording = draws * (MC_RECORD_PER_DRAW + MC_RECORD_PER_DRAW_ISSUE * m) + 8 * kept
+    return int(BASE + PER_CELL * n * m + max(drawing, running, recording))
 
 
 def compare_memory(estimates: Sequence[int], shocked: Sequence[int]) -> int:
@@ -354,15 +394,41 @@ def compare_memory(estimates: Sequence[int], shocked: Sequence[int]) -> int:
     return int(sum(estimates) + (max(shocked) if shocked else 0))
 
 
-def _chunk_work(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int, chunk: int) -> int:
-    """One chunk of replicates' model work in a batch run (as in :func:`monte_carlo_memory`)."""
-    rounds = _rounds(spec, params)
+def chunk_memory(spec: ModelSpec, params: Mapping[str, Any], n: int, m: int, chunk: int) -> int:
+    """One chunk of ``chunk`` replicates' model work in a batch run (``ModelSpec.batch``),
+    without the chunk's inputs: each model's largest arrays.
+
+    * any model: copies of the chunk's inputs (weights, sorted positions) and its results;
+    * eu: a game per replicate and issue, each with its positions, risks, securities and
+      offers by round and actor, and one kernel chunk's pair arrays;
+    * smp: every turn's positions of one call (a chunk is split so that no [replicate, actor,
+      actor] array exceeds :data:`detente.models.smp_kernel.MAX_BATCH_ELEMENTS` elements) and
+      its pair arrays;
+    * exchange: one replicate's possible exchanges at a time (pairs of actors × pairs of
+      issues, at most :data:`detente.models.exchange.MAX_CANDIDATES`; the compiled kernel's
+      buffers are as large), and the chunk's voting positions by round with their per-round
+      medians;
+    * condorcet: :func:`model_memory` per replicate.
+    """
+    rounds = _rounds(spec, params) + 1
     chunk = max(1, chunk)
-    if spec.name == "smp":
-        return SMP_BATCH_WORK + chunk * (rounds + 1) * n * m * 8 * 2
+    work = CHUNK_INPUT_COPIES * 8 * chunk * (n + 2 * n * m) + 2 * 8 * chunk * rounds * m
     if spec.name == "eu":
-        return chunk * (rounds + 1) * n * m * 8 * 4
-    return chunk * model_memory(spec, params, n, m)
+        work += chunk * m * (EU_GAME_PER_ROUND_ACTOR * rounds * n + EU_GAME_PER_ROUND * rounds)
+        work += EU_KERNEL_WORK
+    elif spec.name == "smp":
+        from detente.models.smp_kernel import MAX_BATCH_ELEMENTS
+
+        rows = min(chunk, max(1, MAX_BATCH_ELEMENTS // (n * n)))
+        work += rows * (SMP_PER_PAIR_CALL * n * n + SMP_PER_POSITION * rounds * n * m)
+    elif spec.name == "exchange":
+        from detente.models.exchange import MAX_CANDIDATES
+
+        pairs = min(MAX_CANDIDATES, (n * (n - 1) // 2) * (m * (m - 1) // 2))
+        work += EXCHANGE_PER_CANDIDATE * pairs + EXCHANGE_PER_POSITION * chunk * rounds * n * m
+    else:
+        work += chunk * model_memory(spec, params, n, m)
+    return int(work)
 
 
 def sensitivity_evaluations(method: str, samples: int, inputs: int) -> int:
@@ -387,7 +453,7 @@ def sensitivity_memory(
     51 / 83; eu 30 × 5, sobol N = 16 (5,312) 82 / 84; smp 20 × 4, morris N = 16 (2,896)
     217 / 288."""
     rounds = _rounds(spec, params)
-    total = BASE + PER_CELL * n * m + _chunk_work(spec, params, n, m, spec.chunk)
+    total = BASE + PER_CELL * n * m + chunk_memory(spec, params, n, m, spec.chunk)
     total += SENSITIVITY_PER_VALUE * evaluations * (inputs + 2 * (n + 2 * n * m))
     total += SENSITIVITY_PER_VALUE * evaluations * (rounds + 2) * m
     return int(total)

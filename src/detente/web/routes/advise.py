@@ -121,7 +121,8 @@ def router(services: Services) -> APIRouter:
                 " (fewer draws or kinds fit)",
             )
         n, m = len(sc.actors), len(sc.issues)
-        estimate = monte_carlo_memory(spec, params, n, m, evaluations, common.default_chunk(spec))
+        chunk = common.default_chunk(spec)
+        estimate = monte_carlo_memory(spec, params, n, m, evaluations, chunk, sc)
         budget.check_memory(estimate, f"{evaluations:,} {spec.name} evaluations")
         task = (sc, body.actor, spec.name, body.draws, seed, dict(body.params), body.kinds)
         return await services.answer(await services.work(request, advise_work, task))

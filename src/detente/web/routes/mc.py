@@ -8,12 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
+from detente.models import ModelSpec
 from detente.web import work
 from detente.web.budget import monte_carlo_memory
 from detente.web.jobs import TooManyJobs
 from detente.web.routes import common
 from detente.web.schemas import JobInfo, MonteCarloRequest, MonteCarloSummary
 from detente.web.services import Services
+
+
+def progress_chunk(spec: ModelSpec, draws: int) -> int:
+    """Replicates per chunk of a web Monte Carlo run: about twenty progress steps, at most the
+    model's own chunk (the numbers do not depend on the chunk size)."""
+    return min(common.default_chunk(spec), max(25, math.ceil(draws / 20)))
 
 
 def router(services: Services) -> APIRouter:
@@ -35,10 +42,9 @@ def router(services: Services) -> APIRouter:
         seed = common.seed(sc, body.seed)
         params = common.params(spec, sc, body.params)  # bad parameters are reported now
         budget.check_rounds(spec, params)
-        # About twenty progress steps; the numbers do not depend on the chunk size.
-        chunk = min(common.default_chunk(spec), max(25, math.ceil(draws / 20)))
+        chunk = progress_chunk(spec, draws)
         n, m = len(sc.actors), len(sc.issues)
-        estimate = monte_carlo_memory(spec, params, n, m, draws, chunk)
+        estimate = monte_carlo_memory(spec, params, n, m, draws, chunk, sc)
         budget.check_memory(estimate, f"{draws:,} {spec.name} draws of {n:,} actors × {m:,} issues")
         task = work.MonteCarloTask(
             sc, spec.name, dict(body.params), seed, draws, chunk, services.worker_store_url
