@@ -17,42 +17,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+JOBS: list[tuple[str, list[str]]] = [
+    ("baselines", [str(HERE / "bench_baselines.py")]),
+    ("eu", [str(HERE / "bench_eu.py")]),
+    ("smp", [str(HERE / "bench_smp.py")]),
+    ("mc", [str(HERE / "bench_mc.py")]),
+    ("literature", [str(HERE / "bench_literature.py")]),
+    ("causal", [str(HERE / "bench_causal.py")]),
+    ("advise", [str(HERE / "bench_advise.py")]),
+    ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
+    ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
+    ("streams", [str(HERE / "bench_streams.py")]),  # per-replicate streams, before/after
+    ("exchange", [str(HERE / "bench_exchange.py")]),  # exchange batch, before/after
+    ("web", [str(HERE / "bench_web.py")]),  # the web app under concurrent requests
+]
+"""Every benchmark, in the order they run: ``--only NAME`` picks some."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eu-reference", help="path to bdm_scholz_model.py (not in the repo)")
     parser.add_argument(
         "--only",
-        choices=(
-            "baselines",
-            "eu",
-            "smp",
-            "mc",
-            "literature",
-            "causal",
-            "advise",
-            "process",
-            "startup",
-            "streams",
-            "exchange",
-        ),
+        choices=[name for name, _ in JOBS],
         action="append",
     )
     parser.add_argument("--decide-reference", help="decide-exchange-model source tree (not here)")
     parser.add_argument("--decide-python", default="python3", help="interpreter for it")
     args = parser.parse_args()
-    jobs: list[tuple[str, list[str]]] = [
-        ("baselines", [str(HERE / "bench_baselines.py")]),
-        ("eu", [str(HERE / "bench_eu.py")]),
-        ("smp", [str(HERE / "bench_smp.py")]),
-        ("mc", [str(HERE / "bench_mc.py")]),
-        ("literature", [str(HERE / "bench_literature.py")]),
-        ("causal", [str(HERE / "bench_causal.py")]),
-        ("advise", [str(HERE / "bench_advise.py")]),
-        ("process", [str(HERE / "bench_process.py")]),  # whole-process start-up
-        ("startup", [str(HERE / "bench_startup.py")]),  # a first mc with no Numba cache
-        ("streams", [str(HERE / "bench_streams.py")]),  # per-replicate streams, before/after
-        ("exchange", [str(HERE / "bench_exchange.py")]),  # exchange batch, before/after
-    ]
+    jobs = [(name, list(cmd)) for name, cmd in JOBS]
     by_name = dict(jobs)
     if args.eu_reference:
         by_name["eu"].extend(["--reference", args.eu_reference])
