@@ -1,7 +1,8 @@
 """The exchange model's batch run: for every replicate exactly what a single run of its draw
 gives (forecasts and per-round centres bit for bit, ties drawn from the replicate's own
-stream), with the NumPy path and with the compiled kernel (where Numba is installed), on
-random small scenarios with missing stances, exact ties and several rounds."""
+stream), with the NumPy path (the replicates of a chunk in lockstep), the per-replicate loop it
+replaced and the compiled kernel (where Numba is installed), on random small scenarios with
+missing stances, exact ties and several rounds."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from detente.io import load
 from detente.models import accel
 from detente.models import exchange as E
+from detente.models import exchange_lockstep as L
 from detente.models.baselines import median_centre
 from detente.models.registry import get_model, pad_rounds
 from detente.models.streams import ReplicateStreams
@@ -193,13 +195,10 @@ def test_copenhagens_ties_draw_from_each_replicates_own_stream(mode: str) -> Non
     _assert_same(got, want)
     assert want[2] > 0
     assert len({row.tobytes() for row in want[0]}) > 1  # the draws differ between replicates
-    if mode == "always":
-        tying = {
-            r
-            for r in range(b.replicates)
-            if _single_runs(b.slice(r, r + 1), params, [streams[r]])[2] > 0
-        }
-        assert watched.asked == tying
+    tying = {
+        r for r in range(b.replicates) if _single_runs(b.slice(r, r + 1), params, [streams[r]])[2]
+    }
+    assert watched.asked == tying
 
 
 def test_a_batch_without_ties_makes_no_generator() -> None:
@@ -212,8 +211,7 @@ def test_a_batch_without_ties_makes_no_generator() -> None:
         _assert_same(
             _mode(mode, lambda w=watched: E._exchange_batch(b, _params(rounds=2), w)), want
         )
-        if mode == "always":
-            assert watched.asked == set()
+        assert watched.asked == set()
 
 
 @pytest.mark.parametrize(("n", "m", "rounds"), [(25, 5, 3), (40, 3, 2)])
@@ -238,3 +236,131 @@ def test_the_kernels_sums_are_numpys(n: int) -> None:
     for _ in range(20):
         a = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)
         assert _mode("always", lambda a=a: kernel._pairwise(a, n)) == a.sum()
+
+
+# -- the NumPy path: replicates in lockstep ---------------------------------------------------
+
+
+def _voting_both(
+    b: ScenarioBatch, params: dict[str, Any], streams: Sequence[np.random.SeedSequence]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The voting positions by round from the lockstep path and from simulate per replicate."""
+    span = E._to_span(b.base, b.position)
+    return (
+        E._voting_lockstep(b, span, params, streams),
+        E._voting_numpy(b, span, params, streams),
+    )
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(2, 9),
+    m=st.integers(2, 4),
+    r_n=st.integers(1, 6),
+    twins=st.integers(0, 3),
+    missing=st.sampled_from([0.0, 0.15, 0.4]),
+    grid=st.booleans(),
+    rounds=st.integers(1, 4),
+    fixed=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+)
+def test_lockstep_voting_is_each_replicates_simulate(
+    seed: int, n: int, m: int, r_n: int, twins: int, missing: float, grid: bool, rounds: int,
+    fixed: float,
+) -> None:  # fmt: skip
+    """Every voting position of every round, not only the forecasts built from the last."""
+    b = _random_batch(seed, n, m, r_n, twins, missing, grid)
+    params = _params(rounds=rounds, adjust_fixed=fixed, adjust_salience=(1.0 - fixed) * 0.5)
+    streams = ReplicateStreams(np.random.SeedSequence(seed), 0, r_n)
+    got, want = _voting_both(b, params, streams)
+    assert got.tobytes() == want.tobytes()
+
+
+def _mixed_batch(seed: int) -> ScenarioBatch:
+    """Replicates that tie (positions and saliences on a grid, twin actors) alternating with
+    replicates that do not (continuous inputs, no twins), in one batch."""
+    tie = _random_batch(seed, 6, 3, 3, 2, 0.0, True)
+    calm = _random_batch(seed + 1, 6, 3, 3, 0, 0.0, False)
+    inputs = (
+        np.stack([arr[r] for r in range(3) for arr in (one, other)])
+        for one, other in (
+            (tie.capability, calm.capability),
+            (tie.position, calm.position),
+            (tie.salience, calm.salience),
+        )
+    )
+    return ScenarioBatch(tie.base, *inputs)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_chunk_mixing_replicates_that_tie_and_that_do_not(seed: int) -> None:
+    """Lockstep == loop == single runs, and only the replicates that tie make a generator."""
+    b = _mixed_batch(seed)
+    params = _params(rounds=3)
+    streams = ReplicateStreams(np.random.SeedSequence(seed), 0, b.replicates)
+    want = _single_runs(b, params, streams)
+    watched = _Watched(streams)
+    _assert_same(_mode("never", lambda: E._exchange_batch(b, params, watched)), want)
+    _assert_same(E._exchange_batch_loop(b, params, streams), want)
+    ties = [_single_runs(b.slice(r, r + 1), params, [streams[r]])[2] for r in range(6)]
+    assert watched.asked == {r for r in range(6) if ties[r]}
+    assert 0 < len(watched.asked) < 6  # the chunk does mix the two kinds
+
+
+@pytest.mark.parametrize(("build", "group"), [(1, 1), (40, 1), (40, 300), (1, 10**6)])
+def test_lockstep_groups_give_the_same_numbers(
+    build: int, group: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk split into groups of replicates (one each, a few), its tables built a replicate
+    or a few at a time, runs as one group does."""
+    b = _random_batch(11, 6, 3, 7, 2, 0.15, True)
+    params = _params(rounds=3)
+    streams = ReplicateStreams(np.random.SeedSequence(11), 0, 7)
+    whole, want = _voting_both(b, params, streams)
+    monkeypatch.setattr(L, "MAX_ENTRIES", build)
+    monkeypatch.setattr(L, "GROUP_ENTRIES", group)
+    split, _ = _voting_both(b, params, streams)
+    assert split.tobytes() == whole.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize(("n", "m", "rounds"), [(25, 5, 3), (40, 3, 2)])
+def test_many_actors_lockstep_is_each_single_run(n: int, m: int, rounds: int) -> None:
+    """Beyond 8 and 16 actors NumPy adds an issue's column pairwise: the lockstep rows too."""
+    b = _random_batch(n * m, n, m, 3, 4, 0.1, False)
+    streams = ReplicateStreams(np.random.SeedSequence(n), 0, 3)
+    params = _params(rounds=rounds)
+    want = _single_runs(b, params, streams)
+    _assert_same(_mode("never", lambda: E._exchange_batch(b, params, streams)), want)
+
+
+def test_the_lockstep_constants_are_the_models() -> None:
+    assert (L.EPS, L.TIE_RTOL) == (E.EPS, E.TIE_RTOL)
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 127, 128, 129, 136, 255, 256, 257, 1000])
+def test_row_sums_are_each_columns_sum(n: int) -> None:
+    """An outcome after an exchange: the lockstep path sums the rows of ``w[rows, :, issue] *
+    y[rows, :, issue]``, the single run ``sum()`` of one issue's column; and a round's start
+    adds the actors in order, as ``sum(axis=0)`` does."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((5, n, 4)) * 10.0 ** rng.uniform(-8, 8, (5, n, 4))
+    rows, issue = np.array([4, 0, 2]), np.array([1, 3, 1])
+    prod = np.ascontiguousarray(a[rows, :, issue] * np.nan_to_num(a[rows, :, issue]))
+    got = prod.sum(axis=1)
+    for e, (r, k) in enumerate(zip(rows, issue, strict=True)):
+        assert got[e] == (a[r][:, k] * np.nan_to_num(a[r][:, k])).sum()
+    sums = L._column_sums(a)
+    for r in range(5):
+        assert sums[r].tobytes() == a[r].sum(axis=0).tobytes()
+
+
+def test_too_many_possible_exchanges_is_a_clear_error_in_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    b = _random_batch(2, 7, 4, 2, 0, 0.0, False)
+    streams = ReplicateStreams(np.random.SeedSequence(2), 0, 2)
+    monkeypatch.setattr(E, "MAX_CANDIDATES", 20)
+    with pytest.raises(ValueError, match="7 actors × 4 issues give more than 20 possible"):
+        _mode("never", lambda: E._exchange_batch(b, _params(), streams))

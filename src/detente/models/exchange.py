@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from detente.models import accel
+from detente.models import accel, exchange_lockstep
 from detente.models.baselines import median_centre, weighted_mean
 from detente.models.registry import ModelSpec, Parameter, pad_rounds, register
 from detente.models.streams import ReplicateGenerators
@@ -551,7 +551,8 @@ def _exchange_batch(
 
     The voting positions of every replicate come from the compiled kernel
     (:mod:`detente.models.exchange_numba`) where it pays (:func:`detente.models.accel.choose`),
-    else from :func:`simulate` replicate by replicate; the two give the same numbers.
+    else from NumPy running the chunk's replicates in lockstep
+    (:mod:`detente.models.exchange_lockstep`); both give :func:`simulate`'s numbers.
     """
     _check(params)
     rounds = int(params["rounds"])
@@ -560,7 +561,10 @@ def _exchange_batch(
     kernel = _kernel(r_n, n, m, rounds)
     if kernel is None:
         t0 = time.process_time()
-        voting = _voting_numpy(b, span, params, streams)
+        if n * (n - 1) // 2 * (m * (m - 1) // 2) > MAX_CANDIDATES:
+            voting = _voting_numpy(b, span, params, streams)  # raises simulate's clear error
+        else:
+            voting = _voting_lockstep(b, span, params, streams)
         accel.charge(KERNEL, time.process_time() - t0)
     else:
         voting = _voting_compiled(kernel, b, span, params, streams)
@@ -578,10 +582,11 @@ seconds)."""
 
 
 def numpy_seconds(r_n: int, n: int, m: int, rounds: int) -> float:
-    """A rough estimate of :func:`simulate`'s CPU time for ``r_n`` replicates of ``n`` actors ×
-    ``m`` issues, for :func:`detente.models.accel.choose` (a wrong estimate costs time, never
-    numbers): about 6 ms per round of 8 × 6 and 80 ms of 30 × 10 on the benchmark machine."""
-    return float(r_n * min(rounds, 4) * 6e-3 * (n * m / 48.0) ** 1.4)
+    """A rough estimate of the NumPy path's CPU time (:mod:`detente.models.exchange_lockstep`)
+    for ``r_n`` replicates of ``n`` actors × ``m`` issues, for
+    :func:`detente.models.accel.choose` (a wrong estimate costs time, never numbers): about
+    0.5 ms per round of 8 × 6 and 40 ms of 30 × 10 on the benchmark machine."""
+    return float(r_n * min(rounds, 4) * 5e-4 * (n * m / 48.0) ** 2.4)
 
 
 def _kernel(r_n: int, n: int, m: int, rounds: int) -> ModuleType | None:
@@ -617,6 +622,22 @@ def _voting_numpy(
         voting[r, :t] = res.voting
         voting[r, t:] = res.voting[-1]
     return voting
+
+
+def _voting_lockstep(
+    b: ScenarioBatch, span: F, params: Mapping[str, Any], streams: Sequence[np.random.SeedSequence]
+) -> F:
+    """:func:`_voting_numpy` with the replicates in lockstep (a generator made only for a
+    replicate that ties)."""
+    share = float(params["adjust_fixed"]) + float(params["adjust_salience"]) * (1.0 - b.salience)
+    return exchange_lockstep.voting(
+        np.asarray(b.capability, dtype=np.float64),
+        np.asarray(span, dtype=np.float64),
+        np.asarray(b.salience, dtype=np.float64),
+        share,
+        int(params["rounds"]),
+        streams,
+    )
 
 
 def _voting_compiled(
