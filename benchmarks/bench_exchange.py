@@ -1,10 +1,12 @@
-"""The exchange model's Monte Carlo batch, before and after the compiled kernel:
+"""The exchange model's Monte Carlo batch, before and after:
 ``python3 benchmarks/bench_exchange.py``.
 
 Before: the batch ran :func:`detente.models.exchange.simulate` replicate by replicate (kept as
-``exchange._exchange_batch_loop``). After: :mod:`detente.models.exchange_numba` runs a chunk's
-replicates in one compiled call (``DETENTE_NUMBA=always`` here, its kernels loaded from Numba's
-cache after a warm-up; ``--numpy`` also times the NumPy path the batch takes without Numba).
+``exchange._exchange_batch_loop``). After, two paths: without Numba (the core install, or
+``DETENTE_NUMBA=never``) NumPy runs a chunk's replicates in lockstep
+(:mod:`detente.models.exchange_lockstep`); with it :mod:`detente.models.exchange_numba` runs
+them in one compiled call (``DETENTE_NUMBA=always`` here, its kernels loaded from Numba's cache
+after a warm-up; left out, with a note, where Numba is missing).
 
 Cases: ``detente mc``'s own path (:func:`detente.sim.montecarlo.monte_carlo`, chunks of 50) on
 ``--draws`` draws (default 1,000) of the default scenario ``ukraine-talks`` (8 actors × 6
@@ -13,8 +15,8 @@ issues), and on ``--big-draws`` draws (default 100) of a seeded random 30 × 10 
 one round and ``--rounds`` rounds (default 5). Wall seconds, the median of ``--repeat`` calls
 (before and after interleaved, so that the machine's other work weighs on both alike) with the
 fastest and slowest in brackets, after one warm-up call of each; the forecasts and per-round
-medians of before and after are checked identical. ``--compile`` also times compiling the
-kernel in a fresh process with an empty cache.
+medians of every path are checked identical to before's. ``--compile`` also times compiling
+the kernel in a fresh process with an empty cache.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def _timed(fn: Callable[[], MCResult]) -> tuple[float, MCResult]:
     return time.perf_counter() - t0, out
 
 
-def case(label: str, sc: Scenario, draws: int, rounds: int, repeat: int, numpy: bool) -> None:
+def case(label: str, sc: Scenario, draws: int, rounds: int, repeat: int, compiled: bool) -> None:
     params = {"rounds": rounds}
 
     def run() -> MCResult:
@@ -88,15 +90,15 @@ def case(label: str, sc: Scenario, draws: int, rounds: int, repeat: int, numpy: 
         with before():
             return run()
 
-    def new() -> MCResult:
-        with numba_mode("always"):
-            return run()
-
-    def plain() -> MCResult:
+    def lockstep() -> MCResult:
         with numba_mode("never"):
             return run()
 
-    fns = {"before": old, "after": new, **({"after, NumPy only": plain} if numpy else {})}
+    def kernel() -> MCResult:
+        with numba_mode("always"):
+            return run()
+
+    fns = {"before": old, "NumPy lockstep": lockstep, **({"compiled": kernel} if compiled else {})}
     results = {k: f() for k, f in fns.items()}  # warm-up (and the kernel from the cache)
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
@@ -110,12 +112,11 @@ def case(label: str, sc: Scenario, draws: int, rounds: int, repeat: int, numpy: 
             and np.array_equal(res.fan_values, ref.fan_values, equal_nan=True)
         ):
             raise SystemExit(f"{label}: {k} differs from before")
-    print(f"# {label}: {draws:,} draws, {rounds} round(s); forecasts identical before/after")
+    print(f"# {label}: {draws:,} draws, {rounds} round(s); forecasts identical on every path")
     for k in fns:
         per = statistics.median(times[k]) / draws * 1e3
-        print(f"  {k:<18} {_span(times[k])}   {per:8.3f} ms per draw")
-    speed = statistics.median(times["before"]) / statistics.median(times["after"])
-    print(f"  speed-up (medians) {speed:8.1f}×")
+        speed = statistics.median(times["before"]) / statistics.median(times[k])
+        print(f"  {k:<16} {_span(times[k])}   {per:8.3f} ms per draw   {speed:6.1f}×")
 
 
 COMPILE = """
@@ -148,22 +149,22 @@ def main() -> None:
     parser.add_argument("--big-draws", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--numpy", action="store_true", help="also time the NumPy-only path")
     parser.add_argument("--compile", action="store_true", help="also time compiling")
     args = parser.parse_args()
     with numba_mode("always"):
-        if accel.load(exchange.KERNEL) is None:
-            raise SystemExit("no compiled kernel (Numba missing, extra 'fast', or disabled)")
+        compiled = accel.load(exchange.KERNEL) is not None
+    if not compiled:
+        print("# no compiled kernel (Numba missing, extra 'fast', or disabled): NumPy only")
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(
         f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
         f" NumPy {np.__version__}; load average {load}"
     )
     talks, big = io.load_default(), random_scenario()
-    case("ukraine-talks (8 × 6)", talks, args.draws, 1, args.repeat, args.numpy)
-    case("random 30 × 10", big, args.big_draws, 1, args.repeat, args.numpy)
-    case("random 30 × 10", big, args.big_draws, args.rounds, args.repeat, args.numpy)
-    if args.compile:
+    case("ukraine-talks (8 × 6)", talks, args.draws, 1, args.repeat, compiled)
+    case("random 30 × 10", big, args.big_draws, 1, args.repeat, compiled)
+    case("random 30 × 10", big, args.big_draws, args.rounds, args.repeat, compiled)
+    if args.compile and compiled:
         compile_time()
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"# load average at the end {load}")
