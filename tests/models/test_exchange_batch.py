@@ -18,6 +18,7 @@ from detente.io import load
 from detente.models import accel
 from detente.models import exchange as E
 from detente.models import exchange_lockstep as L
+from detente.models import exchange_shifts as S
 from detente.models.baselines import median_centre
 from detente.models.registry import get_model, pad_rounds
 from detente.models.streams import ReplicateStreams
@@ -336,7 +337,9 @@ def test_many_actors_lockstep_is_each_single_run(n: int, m: int, rounds: int) ->
 
 
 def test_the_lockstep_constants_are_the_models() -> None:
-    assert (L.EPS, L.TIE_RTOL) == (E.EPS, E.TIE_RTOL)
+    # one definition (exchange_shifts), used by the single run and the lockstep batch
+    assert E.TIE_RTOL == L.TIE_RTOL == S.TIE_RTOL
+    assert L.shifts is E.shifts is S.shifts
 
 
 @pytest.mark.parametrize("n", [*range(1, 40), 127, 128, 129, 136, 255, 256, 257, 1000])

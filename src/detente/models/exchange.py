@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 
 from detente.models import accel, exchange_lockstep
 from detente.models.baselines import median_centre, weighted_mean
+from detente.models.exchange_shifts import TIE_RTOL, shifts
 from detente.models.registry import ModelSpec, Parameter, pad_rounds, register
 from detente.models.streams import ReplicateGenerators
 from detente.scenario import ScenarioArrays
@@ -60,10 +61,6 @@ I64 = NDArray[np.int64]
 
 SPAN = 100.0
 """Every issue is compared on 0–100 (as in the decide program), so gains add up across issues."""
-EPS = 1e-10
-"""Shifts and gains at or below this (on 0–100 × salience) are no exchange (as the program)."""
-TIE_RTOL = 1e-12
-"""Two gains are tied when they differ by less than this fraction of the larger."""
 MAX_CANDIDATES = 1_000_000
 """The most possible exchanges a round may hold (about 150 bytes each, and each executed
 exchange looks at them): pairs of actors × pairs of issues grow as n²m²."""
@@ -195,49 +192,19 @@ def _evaluate(c: _Candidates, idx: I64, y: F, outcome: F | None, direction: F) -
     overshoot): the shift on ``q`` is cut so that the outcome reaches ``J``'s position
     exactly, then likewise on ``p``. Cutting only shrinks shifts and gains.
     """
-    i, j, p, q, r = c.act_i[idx], c.act_j[idx], c.p[idx], c.q[idx], c.ratio[idx]
-    w_iq, w_jp, tot_p, tot_q = c.w_iq[idx], c.w_jp[idx], c.tot_p[idx], c.tot_q[idx]
-    target_i, target_j = c.target_i[idx], c.target_j[idx]
-    from_i, from_j = y[i, q], y[j, p]  # each supplier's current voting position
-    dist_i, dist_j = np.abs(target_j - from_i), np.abs(target_i - from_j)
-    sign_i, sign_j = np.sign(target_j - from_i), np.sign(target_i - from_j)
+    i, j, p, q = c.act_i[idx], c.act_j[idx], c.p[idx], c.q[idx]
+    terms = [c.ratio, c.w_iq, c.w_jp, c.tot_p, c.tot_q, c.s_ip, c.s_iq, c.target_i, c.target_j]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        dp = w_jp * dist_j / tot_p
-        dq = dp * r
-        move_i = dq * tot_q / w_iq
-        move_j = dist_j
-        full_i = move_i > dist_i
-        dq = np.where(full_i, w_iq * dist_i / tot_q, dq)
-        dp = np.where(full_i, dq / r, dp)
-        move_i = np.where(full_i, dist_i, move_i)
-        move_j = np.where(full_i, dp * tot_p / w_jp, move_j)
-        capped = np.zeros(len(idx), dtype=bool)
-        if outcome is not None:
-            # The outcome on q must not pass J's position (J demands q), then likewise on p.
-            o_q, o_p = outcome[q], outcome[p]
-            before, after = target_j - o_q, target_j - (o_q + sign_i * dq)
-            cut_q = ((before > 0) & (after < 0)) | ((before < 0) & (after > 0))
-            dq = np.where(cut_q, np.abs(before), dq)
-            dp = np.where(cut_q, dq / r, dp)
-            before, after = target_i - o_p, target_i - (o_p + sign_j * dp)
-            cut_p = ((before > 0) & (after < 0)) | ((before < 0) & (after > 0))
-            dp = np.where(cut_p, np.abs(before), dp)
-            dq = np.where(cut_p, dp * r, dq)
-            capped = cut_q | cut_p
-            move_i = np.where(capped, dq * tot_q / w_iq, move_i)
-            move_j = np.where(capped, dp * tot_p / w_jp, move_j)
-        gain = dp * c.s_ip[idx] - dq * c.s_iq[idx]
-        dir_i, dir_j = direction[i, q], direction[j, p]
-        valid = (
-            c.alive[idx]
-            & (move_i > EPS)
-            & (move_j > EPS)
-            & (gain > EPS)
-            # an actor never reverses the direction in which it has shifted this round
-            & ((dir_i == 0) | (dir_i == sign_i))
-            & ((dir_j == 0) | (dir_j == sign_j))
+        sh = shifts(
+            [t[idx] for t in terms],
+            y[i, q],  # each supplier's current voting position
+            y[j, p],
+            direction[i, q],
+            direction[j, p],
+            c.alive[idx],
+            None if outcome is None else (outcome[q], outcome[p]),
         )
-    return _Step(idx, move_i, move_j, dp, dq, gain, sign_i, sign_j, capped, valid)
+    return _Step(idx, *sh)
 
 
 def _supplier_index(c: _Candidates, m: int) -> tuple[I64, I64]:

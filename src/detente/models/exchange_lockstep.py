@@ -34,16 +34,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from detente.models.exchange_shifts import TIE_RTOL, shifts
 from detente.models.streams import ReplicateGenerators
 
 F = NDArray[np.float64]
 I64 = NDArray[np.intp]
 B = NDArray[np.bool_]
 
-EPS = 1e-10
-""":data:`detente.models.exchange.EPS` (repeated: that module imports this one)."""
-TIE_RTOL = 1e-12
-""":data:`detente.models.exchange.TIE_RTOL`."""
 MAX_ENTRIES = 1 << 15
 """The most entries (replicates × pairs of actors × pairs of issues, about 250 bytes each) of
 the table of every possible exchange built at once when a round starts (at least one
@@ -246,46 +243,22 @@ class _Round:
     def _evaluate(self, tab: _Table, idx: I64, cut: bool) -> tuple[F, F, F, F, F, B]:
         """:func:`detente.models.exchange._evaluate` of candidates ``idx``: ``(move_I,
         move_J, gain, sign_I, sign_J, valid)``, same operations in the same order."""
-        r, w_iq, w_jp, tot_p, tot_q, s_ip, s_iq, target_i, target_j = tab.const[:, idx]
         yf, df = self.y.reshape(-1), self.direction.reshape(-1)
         cell_i, cell_j = tab.cell_i[idx], tab.cell_j[idx]
-        from_i, from_j = yf[cell_i], yf[cell_j]
-        dist_i, dist_j = np.abs(target_j - from_i), np.abs(target_i - from_j)
-        sign_i, sign_j = np.sign(target_j - from_i), np.sign(target_i - from_j)
-        dp = w_jp * dist_j / tot_p
-        dq = dp * r
-        move_i = dq * tot_q / w_iq
-        move_j = dist_j
-        full_i = move_i > dist_i
-        dq = np.where(full_i, w_iq * dist_i / tot_q, dq)
-        dp = np.where(full_i, dq / r, dp)
-        move_i = np.where(full_i, dist_i, move_i)
-        move_j = np.where(full_i, dp * tot_p / w_jp, move_j)
+        outcome = None
         if cut:
             of = self.outcome.reshape(-1)
-            o_q, o_p = of[tab.out_q[idx]], of[tab.out_p[idx]]
-            before, after = target_j - o_q, target_j - (o_q + sign_i * dq)
-            cut_q = ((before > 0) & (after < 0)) | ((before < 0) & (after > 0))
-            dq = np.where(cut_q, np.abs(before), dq)
-            dp = np.where(cut_q, dq / r, dp)
-            before, after = target_i - o_p, target_i - (o_p + sign_j * dp)
-            cut_p = ((before > 0) & (after < 0)) | ((before < 0) & (after > 0))
-            dp = np.where(cut_p, np.abs(before), dp)
-            dq = np.where(cut_p, dp * r, dq)
-            capped = cut_q | cut_p
-            move_i = np.where(capped, dq * tot_q / w_iq, move_i)
-            move_j = np.where(capped, dp * tot_p / w_jp, move_j)
-        gain = dp * s_ip - dq * s_iq
-        dir_i, dir_j = df[cell_i], df[cell_j]
-        valid = (
-            tab.alive[idx]
-            & (move_i > EPS)
-            & (move_j > EPS)
-            & (gain > EPS)
-            & ((dir_i == 0) | (dir_i == sign_i))
-            & ((dir_j == 0) | (dir_j == sign_j))
+            outcome = (of[tab.out_q[idx]], of[tab.out_p[idx]])
+        sh = shifts(
+            list(tab.const[:, idx]),
+            yf[cell_i],
+            yf[cell_j],
+            df[cell_i],
+            df[cell_j],
+            tab.alive[idx],
+            outcome,
         )
-        return move_i, move_j, gain, sign_i, sign_j, valid
+        return sh.move_i, sh.move_j, sh.gain, sh.sign_i, sh.sign_j, sh.valid
 
     def run(self, generators: ReplicateGenerators, replicate: I64) -> I64:
         """Execute exchanges, best first, until no replicate has a valid one left; returns

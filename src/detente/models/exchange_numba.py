@@ -29,15 +29,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.models.accel import jit
+from detente.models.exchange_shifts import EPS, TIE_RTOL
 
 F = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
-
-EPS = 1e-10
-""":data:`detente.models.exchange.EPS` (repeated: that module imports this one's caller)."""
-TIE_RTOL = 1e-12
-""":data:`detente.models.exchange.TIE_RTOL`."""
 
 # rows of the candidates' float table ``cf`` and int table ``ci``
 _RATIO, _WIQ, _WJP, _TOTP, _TOTQ, _SIP, _SIQ, _TGTI, _TGTJ, _UPPER, _GAIN = range(11)
