@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detente.models.accel import jit
+from detente.models.eu_numba import block_sum
 from detente.models.exchange_shifts import EPS, TIE_RTOL
 
 F = NDArray[np.float64]
@@ -62,43 +63,13 @@ def _nz(v: float) -> float:
     return 0.0 if np.isnan(v) else v
 
 
-@jit()
-def _block(a: F, start: int, n: int) -> float:
-    """NumPy's sum of ``a[start:start + n]`` for ``n`` up to 128: eight running sums combined
-    in a tree, the remainder added in order (below 8 elements, in order from 0)."""
-    if n < 8:
-        res = 0.0
-        for i in range(start, start + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    i = 8
-    while i < n - (n % 8):
-        k = start + i
-        r0 += a[k]
-        r1 += a[k + 1]
-        r2 += a[k + 2]
-        r3 += a[k + 3]
-        r4 += a[k + 4]
-        r5 += a[k + 5]
-        r6 += a[k + 6]
-        r7 += a[k + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[start + i]
-        i += 1
-    return float(res)
-
-
 @jit(entry=True)
 def _pairwise(a: F, n: int) -> float:
     """NumPy's ``a[:n].sum()`` of a contiguous float64 array, in its order: blocks of up to 128
-    (:func:`_block`), above that the two halves (cut at a multiple of 8) added. Without
-    recursion (a recursive kernel loaded from Numba's cache crashed)."""
+    (:func:`detente.models.eu_numba.block_sum`), above that the two halves (cut at a multiple
+    of 8) added. Without recursion (a recursive kernel loaded from Numba's cache crashed)."""
     if n <= 128:
-        return _block(a, 0, n)
+        return block_sum(a, 0, n)
     start = np.empty(64, dtype=np.int64)
     size = np.empty(64, dtype=np.int64)
     stage = np.empty(64, dtype=np.int64)
@@ -108,7 +79,7 @@ def _pairwise(a: F, n: int) -> float:
     while top > 0:
         f = top - 1
         if size[f] <= 128:
-            done[nd] = _block(a, start[f], size[f])
+            done[nd] = block_sum(a, start[f], size[f])
             nd += 1
             top -= 1
             continue
